@@ -1,0 +1,18 @@
+"""paddle_lr: fluid's in-graph warmup + step-decay learning rate on Paddle 2.6 and 3.x."""
+from .control_flow import Switch
+from .counter import autoincreased_step_counter, decay_step_counter
+from .reference import boundary_values, lr_at
+from .rules import ConfigError, ConfigTypeError, ScheduleWarning
+from .schedule import exponential_with_warmup_decay
+
+__all__ = [
+    "Switch",
+    "autoincreased_step_counter",
+    "decay_step_counter",
+    "boundary_values",
+    "lr_at",
+    "exponential_with_warmup_decay",
+    "ConfigError",
+    "ConfigTypeError",
+    "ScheduleWarning",
+]
