@@ -1,17 +1,24 @@
 """paddle_lr: fluid's in-graph warmup + step-decay learning rate on Paddle 2.6 and 3.x."""
 from .control_flow import Switch
+from .optimizer import L2Decay, Momentum
 from .counter import autoincreased_step_counter, decay_step_counter
 from .reference import boundary_values, lr_at
 from .rules import ConfigError, ConfigTypeError, ScheduleWarning
 from .schedule import exponential_with_warmup_decay
+from .scheduler import WarmupPiecewiseDecay
+from . import config
 
 __all__ = [
     "Switch",
+    "Momentum",
+    "L2Decay",
     "autoincreased_step_counter",
     "decay_step_counter",
     "boundary_values",
     "lr_at",
     "exponential_with_warmup_decay",
+    "WarmupPiecewiseDecay",
+    "config",
     "ConfigError",
     "ConfigTypeError",
     "ScheduleWarning",

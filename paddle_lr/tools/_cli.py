@@ -1,0 +1,75 @@
+"""What every tool shares: one-line errors with exit status 2, and cfg options."""
+import argparse
+import os
+import sys
+import warnings
+
+from .. import rules
+
+__all__ = ["UsageError", "ArgumentParser", "add_config_args", "load_config_args", "run"]
+
+
+class UsageError(Exception):
+    """A bad command line or input file; the message is one line."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse`` whose errors raise :class:`UsageError` instead of printing usage."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def add_config_args(parser, required=True):
+    """Add ``-c CONFIG`` and ``-o KEY=VALUE ...`` to a parser.
+
+    Args:
+        parser (ArgumentParser): the tool's parser.
+        required (bool): whether ``-c`` must be given.
+
+    Returns:
+        ArgumentParser: ``parser``.
+    """
+    parser.add_argument("-c", "--config", required=required, help="YAML config file")
+    parser.add_argument(
+        "-o", "--opt", nargs="*", default=[], metavar="KEY=VALUE", help="override cfg keys"
+    )
+    return parser
+
+
+def load_config_args(args):
+    """The validated cfg of ``-c`` and ``-o``.
+
+    Args:
+        args (argparse.Namespace): parsed arguments from :func:`add_config_args`.
+
+    Returns:
+        AttrDict: the cfg.
+    """
+    from ..config import load_config
+
+    return load_config(args.config, args.opt)
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    return f"warning: {message}\n"
+
+
+def run(main, argv=None):
+    """Run a tool's body; a :class:`ConfigError` or :class:`UsageError` exits 2 with one line.
+
+    Args:
+        main (callable): ``main(argv) -> int or None``.
+        argv (list[str], optional): the arguments (``sys.argv[1:]`` by default).
+
+    Returns:
+        int: the exit status.
+    """
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    warnings.formatwarning = _format_warning
+    warnings.filterwarnings("default", category=rules.ScheduleWarning)
+    try:
+        return main(sys.argv[1:] if argv is None else argv) or 0
+    except (rules.ConfigError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

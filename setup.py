@@ -1,0 +1,35 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="paddle_lr",
+    version="0.1.0",
+    description="fluid's in-graph warmup + step-decay learning rate (exponential_with_warmup_decay) "
+    "on paddlepaddle 2.6 (legacy IR) and 3.x (PIR), bit for bit",
+    packages=find_packages(include=["paddle_lr", "paddle_lr.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "numpy",
+        "pyyaml>=5.1",
+        "tqdm",
+        "matplotlib",
+        "pycocotools",
+        "pillow",
+    ],
+    extras_require={
+        # Exactly one of the two Paddle packages may be installed; a plain
+        # install keeps whichever is already there.
+        "cpu": ["paddlepaddle>=2.6,<4"],
+        "gpu": ["paddlepaddle-gpu>=2.6,<4"],
+        "test": ["pytest", "hypothesis"],
+    },
+    entry_points={
+        "console_scripts": [
+            "paddle-lr-train=paddle_lr.tools.train:main",
+            "paddle-lr-make-shapes=paddle_lr.tools.make_shapes_dataset:main",
+            "paddle-lr-warmup-calc=paddle_lr.tools.warmup_calc:main",
+            "paddle-lr-plot=paddle_lr.tools.plot_lr:main",
+            "paddle-lr-bench=paddle_lr.tools.bench:main",
+            "paddle-lr-show=paddle_lr.tools.show_lr:main",
+        ]
+    },
+)
