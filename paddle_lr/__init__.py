@@ -1,4 +1,9 @@
 """paddle_lr: fluid's in-graph warmup + step-decay learning rate on Paddle 2.6 and 3.x."""
+import warnings
+
+# Paddle warns at import when ccache (for compiling custom ops) is missing; paddle_lr compiles nothing.
+warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+
 from .control_flow import Switch
 from .optimizer import L2Decay, Momentum
 from .counter import autoincreased_step_counter, decay_step_counter
