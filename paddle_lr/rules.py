@@ -21,6 +21,8 @@ __all__ = [
     "boolean",
     "choice",
     "optional_text",
+    "exactly_one",
+    "required_with",
     "increasing_steps",
     "piecewise_values",
     "check_schedule",
@@ -135,6 +137,38 @@ def optional_text(name, value):
     """
     if value is not None and not isinstance(value, str):
         raise ConfigTypeError(f"{name}: must be a string, got {value!r}")
+    return value
+
+
+def exactly_one(named):
+    """Exactly one of several alternative arguments is given (not None).
+
+    Args:
+        named (dict): argument name -> value, in the order to name them.
+
+    Returns:
+        str: the name of the one given.
+    """
+    given = [name for name, value in named.items() if value is not None]
+    if len(given) != 1:
+        got = " and ".join(given) if given else "none"
+        raise ConfigError(f"{' / '.join(named)}: give exactly one, got {got}")
+    return given[0]
+
+
+def required_with(name, value, by):
+    """An argument that must be given (not None) because another one is.
+
+    Args:
+        name (str): the required argument's name.
+        value: its value.
+        by (str): the name of the argument that needs it.
+
+    Returns:
+        The value.
+    """
+    if value is None:
+        raise ConfigError(f"{name}: required with {by}")
     return value
 
 

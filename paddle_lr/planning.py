@@ -1,0 +1,98 @@
+"""Moving a schedule between datasets and batch sizes at constant epochs.
+
+A recipe tuned as ``ref_warmup_iter`` iterations of ``ref_batch`` images on a
+``ref_images``-image dataset covers ``ref_warmup_iter * ref_batch / ref_images``
+epochs; on ``images`` images at ``batch`` the same epochs take::
+
+    iters = ref_iters * ref_batch * images / (ref_images * batch)
+
+computed exactly (fractions) and rounded to the nearest iteration only at the
+end, half up as :func:`paddle_lr.config.scale_for_batch` rounds. Rounding the
+epochs first loses iterations: COCO17's 4000 warmup iterations at batch 64 are
+2.1642 epochs, 768 iterations on 22720 images at batch 64, where 2.16 epochs
+would be 767.
+"""
+import math
+from fractions import Fraction
+
+from . import rules
+
+__all__ = ["epochs_of", "plan_schedule"]
+
+
+def _nearest(x):
+    return math.floor(x + Fraction(1, 2))
+
+
+def epochs_of(iters, images, batch):
+    """The epochs that ``iters`` iterations of ``batch`` images make on ``images`` images.
+
+    Args:
+        iters (float or int): iterations (>= 0; fractional warmups allowed).
+        images (int): dataset size (>= 1).
+        batch (int): total images per iteration (>= 1).
+
+    Returns:
+        float: ``iters * batch / images``.
+    """
+    iters = rules.real("iters", iters, low=0.0)
+    images = rules.integer("images", images, low=1)
+    batch = rules.integer("batch", batch, low=1)
+    return float(Fraction(iters) * batch / images)
+
+
+def plan_schedule(images, batch, *, ref_images=None, ref_batch=None, ref_warmup_iter=None,
+                  warmup_epochs=None, lr_steps=None, max_iter=None):
+    """The warmup (and decay steps, training length) for a dataset and batch, at constant epochs.
+
+    The warmup comes either from a reference recipe (``ref_warmup_iter`` with
+    ``ref_images`` and ``ref_batch``) or directly in epochs (``warmup_epochs``).
+    ``lr_steps`` and ``max_iter`` are in the reference recipe's iterations and
+    need ``ref_images`` and ``ref_batch``.
+
+    Args:
+        images (int): the target dataset's training images (>= 1).
+        batch (int): the target total batch, images per iteration (>= 1).
+        ref_images (int, optional): the reference dataset's training images.
+        ref_batch (int, optional): the reference total batch.
+        ref_warmup_iter (float, optional): the reference warmup, iterations (>= 0).
+        warmup_epochs (float, optional): the warmup in epochs (>= 0), instead of ``ref_warmup_iter``.
+        lr_steps (list[int], optional): the reference decay steps, strictly increasing.
+        max_iter (int, optional): the reference training length, iterations.
+
+    Returns:
+        dict: ``images``, ``batch``, ``warm_up_iter`` (int, nearest) and
+        ``warmup_epochs`` (float, exact before rounding); with ``lr_steps``, also
+        ``lr_steps`` (list[int]) and ``lr_steps_epochs`` (list[float]); with
+        ``max_iter``, also ``max_iter`` (int) and ``max_iter_epochs`` (float).
+    """
+    images = rules.integer("images", images, low=1)
+    batch = rules.integer("batch", batch, low=1)
+    source = rules.exactly_one({"ref_warmup_iter": ref_warmup_iter, "warmup_epochs": warmup_epochs})
+    # The first argument given that is in reference iterations (or is half of the reference).
+    by = next((name for name, value in (
+        ("ref_warmup_iter", ref_warmup_iter), ("lr_steps", lr_steps), ("max_iter", max_iter),
+        ("ref_images", ref_images), ("ref_batch", ref_batch)) if value is not None), None)
+    if by is not None:
+        ref_images = rules.integer("ref_images", rules.required_with("ref_images", ref_images, by), low=1)
+        ref_batch = rules.integer("ref_batch", rules.required_with("ref_batch", ref_batch, by), low=1)
+        epochs_per_ref_iter = Fraction(ref_batch, ref_images)
+    iters_per_epoch = Fraction(images, batch)
+
+    if source == "ref_warmup_iter":
+        epochs = Fraction(rules.real("ref_warmup_iter", ref_warmup_iter, low=0.0)) * epochs_per_ref_iter
+    else:
+        epochs = Fraction(rules.real("warmup_epochs", warmup_epochs, low=0.0))
+    plan = dict(images=images, batch=batch, warm_up_iter=_nearest(epochs * iters_per_epoch),
+                warmup_epochs=float(epochs))
+    if lr_steps is not None:
+        step_epochs = [s * epochs_per_ref_iter for s in rules.increasing_steps("lr_steps", lr_steps)]
+        plan["lr_steps"] = rules.increasing_steps(
+            "lr_steps (converted)", [_nearest(e * iters_per_epoch) for e in step_epochs]
+        )
+        plan["lr_steps_epochs"] = [float(e) for e in step_epochs]
+    if max_iter is not None:
+        epochs = rules.integer("max_iter", max_iter, low=1) * epochs_per_ref_iter
+        plan["max_iter"] = rules.integer("max_iter (converted)", _nearest(epochs * iters_per_epoch), low=1)
+        plan["max_iter_epochs"] = float(epochs)
+    return plan

@@ -1,0 +1,89 @@
+"""warmup_calc: a recipe's warmup, decay steps and length on another dataset or batch, same epochs.
+
+    tools/warmup_calc.py --images 22720 --batch 64 --ref-images 118287 --ref-batch 64 \\
+        --ref-warmup-iter 4000 --lr-steps 65000 68000 --max-iter 70000
+    tools/warmup_calc.py --ann data/custom/annotations/instances_train.json --batch 16 \\
+        --warmup-epochs 2 --json
+"""
+import json
+
+from ..annotations import count_images
+from ..planning import plan_schedule
+from ._cli import ArgumentParser, run
+
+__all__ = ["main"]
+
+
+def _number(text):
+    """An int when the text is one, else a float (fractional warmups are allowed)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _parser():
+    parser = ArgumentParser(
+        prog="warmup_calc",
+        description="Convert warmup (and lr_steps, max_iter) between datasets and batch sizes, "
+        "keeping epochs constant.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--images", type=int, help="training images of the target dataset")
+    target.add_argument("--ann", metavar="COCO_JSON", help="count the images of this COCO annotation file")
+    parser.add_argument("--batch", type=int, required=True, help="target total batch (devices x images)")
+    parser.add_argument("--ref-images", type=int, help="training images of the reference recipe's dataset")
+    parser.add_argument("--ref-batch", type=int, help="total batch of the reference recipe")
+    warmup = parser.add_mutually_exclusive_group(required=True)
+    warmup.add_argument("--ref-warmup-iter", type=_number, help="the reference warmup, iterations")
+    warmup.add_argument("--warmup-epochs", type=float, help="the warmup in epochs")
+    parser.add_argument("--lr-steps", type=int, nargs="+", help="the reference decay steps, iterations")
+    parser.add_argument("--max-iter", type=int, help="the reference training length, iterations")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
+    return parser
+
+
+def _table(plan, args):
+    counted = "" if args.ann is None else f" (counted in {args.ann})"
+    lines = [f"target: {plan['images']} images{counted}, batch {plan['batch']}"]
+    if args.ref_images is not None:
+        lines.append(f"reference: {args.ref_images} images, batch {args.ref_batch}")
+    lines += [f"{'key':<14}{'iterations':>12}{'epochs':>12}",
+              f"{'warm_up_iter':<14}{plan['warm_up_iter']:>12}{plan['warmup_epochs']:>12.4f}"]
+    for i, (step, epochs) in enumerate(zip(plan.get("lr_steps", []), plan.get("lr_steps_epochs", []))):
+        lines.append(f"{f'lr_steps[{i}]':<14}{step:>12}{epochs:>12.4f}")
+    if "max_iter" in plan:
+        lines.append(f"{'max_iter':<14}{plan['max_iter']:>12}{plan['max_iter_epochs']:>12.4f}")
+    return "\n".join(lines)
+
+
+def _main(argv):
+    args = _parser().parse_args(argv)
+    images = args.images if args.ann is None else count_images(args.ann)
+    plan = plan_schedule(
+        images,
+        args.batch,
+        ref_images=args.ref_images,
+        ref_batch=args.ref_batch,
+        ref_warmup_iter=args.ref_warmup_iter,
+        warmup_epochs=args.warmup_epochs,
+        lr_steps=args.lr_steps,
+        max_iter=args.max_iter,
+    )
+    if args.json:
+        print(json.dumps(plan))
+    else:
+        print(_table(plan, args))
+    return 0
+
+
+def main(argv=None):
+    """Run warmup_calc.
+
+    Args:
+        argv (list[str], optional): the arguments (``sys.argv[1:]`` by default).
+
+    Returns:
+        int: 0, or 2 with one line on stderr for bad arguments or a bad ``--ann`` file.
+    """
+    return run(_main, argv)

@@ -1,0 +1,1 @@
+from paddle_lr.tools.warmup_calc import main; raise SystemExit(main())
