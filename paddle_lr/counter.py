@@ -19,12 +19,13 @@ def autoincreased_step_counter(counter_name=None, begin=1, step=1):
 
     The counter is created once per program (a second call with the same name
     returns it and adds nothing), starts at ``begin - 1`` and is incremented by
-    ``step`` at the very start of every run, so the first run sees ``begin``.
+    ``step`` at the very start of every run, so the first run sees ``begin``
+    (``begin - 1 + step`` for another step, as in fluid).
     It is saved and restored with the program's persistables.
 
     Args:
         counter_name (str, optional): its persistable name; ``@STEP_COUNTER@`` by default.
-        begin (int): the value the first run sees.
+        begin (int): the value the first run sees (with ``step=1``).
         step (int): the increment per run.
 
     Returns:
