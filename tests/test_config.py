@@ -1,0 +1,211 @@
+"""The cfg module: defaults, YAML loading, overrides, validation, builders."""
+import math
+import pathlib
+import warnings
+
+import numpy as np
+import paddle
+import pytest
+
+import paddle_lr
+from paddle_lr import config
+from paddle_lr.rules import ConfigError, ConfigTypeError, ScheduleWarning
+
+CONFIGS = pathlib.Path(__file__).resolve().parent.parent / "configs"
+
+
+def test_rcnn_defaults():
+    expected = dict(learning_rate=0.01, max_iter=180000, warm_up_iter=500, warm_up_factor=1 / 3,
+                    lr_steps=[120000, 160000], lr_gamma=0.1, momentum=0.9, weight_decay=1e-4,
+                    snapshot_iter=10000)
+    assert {k: config.cfg[k] for k in expected} == expected
+
+
+def test_every_key_is_documented():
+    for key, (default, rule, doc) in config.KEYS.items():
+        assert doc and callable(rule), key
+        rule(key, default) if default is not None else None
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yml")))
+def test_shipped_configs_load_without_warnings(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScheduleWarning)
+        loaded = config.load_config(CONFIGS / name)
+    assert set(loaded) == set(config.KEYS)
+
+
+def test_rcnn_1x_yml_is_the_defaults():
+    loaded = config.load_config(CONFIGS / "rcnn_1x.yml")
+    for key in ("learning_rate", "max_iter", "warm_up_iter", "warm_up_factor", "lr_steps",
+                "lr_gamma", "momentum", "weight_decay", "snapshot_iter"):
+        assert loaded[key] == config.cfg[key], key
+
+
+@pytest.mark.parametrize(
+    "override, key, value",
+    [
+        ("lr_steps=[10, 20]", "lr_steps", [10, 20]),
+        ("weight_decay=1e-3", "weight_decay", 1e-3),
+        ("warm_up_factor=0.5", "warm_up_factor", 0.5),
+        ("warm_up_iter=766.8", "warm_up_iter", 766.8),
+        ("scale_lr_by_batch=true", "scale_lr_by_batch", True),
+        ("dataset_dir=/data/my coco", "dataset_dir", "/data/my coco"),
+        ("lr_values=null", "lr_values", None),
+        ("lr_values=[0.1, 0.01, 0.001]", "lr_values", [0.1, 0.01, 0.001]),
+    ],
+)
+def test_overrides_are_literals(override, key, value):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScheduleWarning)
+        assert config.load_config(None, [override])[key] == value
+
+
+def test_yaml_file_then_overrides(tmp_path):
+    path = tmp_path / "c.yml"
+    path.write_text("learning_rate: 0.02\nlr_steps: [100, 200]\nmax_iter: 300\nwarm_up_iter: 10\n")
+    loaded = config.load_config(path, ["learning_rate=0.04"])
+    assert (loaded.learning_rate, loaded.lr_steps, loaded.max_iter) == (0.04, [100, 200], 300)
+
+
+BAD = [
+    # (yaml text or None, overrides, error type, message fragment)
+    (None, ["lr_step=[1]"], ConfigError, "lr_step: unknown key in overrides (did you mean 'lr_steps'?)"),
+    ("warmup_iter: 3\n", [], ConfigError, "warmup_iter: unknown key in {path} (did you mean 'warm_up_iter'?)"),
+    (None, ["learning_rate=0"], ConfigError, "learning_rate: must be > 0, got 0.0"),
+    (None, ["learning_rate=.inf"], ConfigError, "learning_rate: must be finite, got inf"),
+    (None, ["learning_rate=.nan"], ConfigError, "learning_rate: must be finite, got nan"),
+    (None, ["learning_rate=fast"], ConfigTypeError, "learning_rate: must be a number, got 'fast'"),
+    (None, ["lr_gamma=0"], ConfigError, "lr_gamma: must be > 0, got 0.0"),
+    (None, ["max_iter=true"], ConfigTypeError, "max_iter: must be a whole number, got True"),
+    (None, ["max_iter=10.5"], ConfigTypeError, "max_iter: must be a whole number, got 10.5"),
+    (None, ["warm_up_iter=-1"], ConfigError, "warm_up_iter: must be >= 0, got -1.0"),
+    (None, ["warm_up_factor=-0.1"], ConfigError, "warm_up_factor: must be >= 0, got -0.1"),
+    (None, ["lr_steps=[160000, 120000]"], ConfigError, "lr_steps: must be strictly increasing"),
+    (None, ["lr_steps=[0, 10]"], ConfigError, "lr_steps[0]: must be >= 1, got 0"),
+    (None, ["lr_steps=100"], ConfigTypeError, "lr_steps: must be a list of steps, got 100"),
+    (None, ["lr_values=[0.1, 0.01]"], ConfigError, "lr_values: must hold len(boundaries) + 1 = 3 values, got 2"),
+    (None, ["momentum=1"], ConfigError, "momentum: must be < 1, got 1.0"),
+    (None, ["momentum=-0.5"], ConfigError, "momentum: must be >= 0, got -0.5"),
+    (None, ["weight_decay=-1e-4"], ConfigError, "weight_decay: must be >= 0, got -0.0001"),
+    (None, ["lr_impl=fast"], ConfigError, "lr_impl: must be one of 'switch', 'branchless', got 'fast'"),
+    (None, ["scale_lr_by_batch=1"], ConfigTypeError, "scale_lr_by_batch: must be true or false, got 1"),
+    (None, ["learning_rate"], ConfigError, "override: must be KEY=VALUE, got 'learning_rate'"),
+    ("!!python/object/apply:os.system ['true']\n", [], ConfigError, "not plain YAML data"),
+    ("- 1\n- 2\n", [], ConfigError, "must hold a mapping of keys, got list"),
+    ("learning_rate: [0.1\n", [], ConfigError, "not plain YAML data (line"),
+]
+
+
+@pytest.mark.parametrize("text, overrides, error, message", BAD, ids=[b[3][:40] for b in BAD])
+def test_bad_configs(tmp_path, text, overrides, error, message):
+    path = None
+    if text is not None:
+        path = tmp_path / "bad.yml"
+        path.write_text(text)
+    with pytest.raises(error) as info:
+        config.load_config(path, overrides)
+    assert message.format(path=path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"config: cannot read .*nope.yml: No such file"):
+        config.load_config(tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["lr_steps=[100, 200000]"], "lr_steps: [200000] at or beyond max_iter=180000"),
+        (["warm_up_iter=130000"], "warm_up_iter: 130000.0 covers lr_steps [120000]"),
+        (["max_iter=20000000", "lr_steps=[10000000, 17000000]"], "past 2**24 steps"),
+        (["lr_gamma=2"], "lr_gamma: 2.0 > 1, the lr grows at each boundary"),
+        (["warm_up_factor=3"], "warm_up_factor: 3.0 > 1, the warmup comes down to the lr"),
+    ],
+)
+def test_warnings(overrides, message):
+    with pytest.warns(ScheduleWarning) as record:
+        config.load_config(None, overrides)
+    assert any(message in str(w.message) for w in record), [str(w.message) for w in record]
+
+
+@pytest.mark.parametrize(
+    "devices, scale_lr, scale_iters, expected",
+    [
+        (8, False, False, dict(learning_rate=0.01, warm_up_iter=500, lr_steps=[120000, 160000], max_iter=180000)),
+        (16, True, False, dict(learning_rate=0.02, warm_up_iter=500, lr_steps=[120000, 160000], max_iter=180000)),
+        (16, True, True, dict(learning_rate=0.02, warm_up_iter=250, lr_steps=[60000, 80000], max_iter=90000)),
+        (4, False, True, dict(learning_rate=0.01, warm_up_iter=1000, lr_steps=[240000, 320000], max_iter=360000)),
+    ],
+)
+def test_scale_for_batch(devices, scale_lr, scale_iters, expected):
+    base = config.load_config(CONFIGS / "rcnn_1x.yml", [f"scale_lr_by_batch={str(scale_lr).lower()}",
+                                                        f"scale_iters_by_batch={str(scale_iters).lower()}"])
+    scaled = config.scale_for_batch(base, num_devices=devices)
+    assert {k: scaled[k] for k in expected} == expected
+    assert scaled.num_devices == devices
+
+
+def test_schedule_args_derive_values_as_the_original():
+    loaded = config.load_config(CONFIGS / "rcnn_1x.yml")
+    args = config.schedule_args(loaded)
+    assert args["values"] == [0.01, 0.01 * 0.1, 0.01 * 0.1 ** 2]
+    assert args["boundaries"] == [120000, 160000]
+
+
+@pytest.mark.parametrize("impl", ["switch", "branchless"])
+def test_build_lr_static(runner, impl):
+    loaded = config.load_config(None, ["warm_up_iter=3", "lr_steps=[5, 7]", "max_iter=10", f"lr_impl={impl}"])
+
+    def build():
+        lr = config.build_lr(loaded)
+        config.build_optimizer(loaded, lr)  # no parameters yet: only construction is checked here
+        return lr
+
+    r = runner(build)
+    for step in range(10):
+        got = r.run([r.outputs])[0][0]
+        expected = paddle_lr.lr_at(step, **config.schedule_args(loaded))
+        assert got.view(np.uint32) == expected.view(np.uint32), f"step {step}: {got!r} != {expected!r}"
+
+
+def test_build_lr_dygraph_is_the_twin():
+    loaded = config.load_config(None, ["warm_up_iter=3", "lr_steps=[5, 7]", "max_iter=10"])
+    scheduler = config.build_lr(loaded)
+    assert isinstance(scheduler, paddle_lr.WarmupPiecewiseDecay)
+    state = None
+    for step in range(10):
+        assert np.float32(scheduler()) == paddle_lr.lr_at(step, **config.schedule_args(loaded))
+        if step == 4:
+            state = scheduler.state_dict()
+        scheduler.step()
+    resumed = config.build_lr(loaded)
+    resumed.set_state_dict(state)
+    resumed.step()
+    assert np.float32(resumed()) == paddle_lr.lr_at(5, **config.schedule_args(loaded))
+
+
+API_BAD = [
+    (dict(learning_rate=-0.1), ConfigError, "learning_rate: must be > 0, got -0.1"),
+    (dict(learning_rate="0.1"), TypeError, "learning_rate: must be a number, got '0.1'"),
+    (dict(boundaries=[9, 6]), ValueError, "boundaries: must be strictly increasing"),
+    (dict(boundaries=[6, True]), TypeError, "boundaries[1]: must be a whole number, got True"),
+    (dict(values=[0.1, 0.01]), ValueError, "values: must hold len(boundaries) + 1 = 3 values, got 2"),
+    (dict(values=[0.1, math.nan, 0.01]), ValueError, "values[1]: must be finite, got nan"),
+    (dict(warmup_iter=-4), ValueError, "warmup_iter: must be >= 0, got -4.0"),
+    (dict(warmup_factor=None), TypeError, "warmup_factor: must be a number, got None"),
+    (dict(impl="fast"), ValueError, "impl: must be one of 'switch', 'branchless', got 'fast'"),
+]
+
+
+@pytest.mark.parametrize("change, error, message", API_BAD, ids=[b[2][:30] for b in API_BAD])
+def test_api_rejects_bad_arguments_before_building(static_mode, change, error, message):
+    args = dict(learning_rate=0.01, boundaries=[6, 9], values=[0.01, 0.001, 0.0001],
+                warmup_iter=4, warmup_factor=1 / 3)
+    main = paddle.static.Program()
+    with paddle.static.program_guard(main, paddle.static.Program()):
+        with pytest.raises(error) as info:
+            paddle_lr.exponential_with_warmup_decay(**{**args, **change})
+    assert message in str(info.value)
+    assert len(main.global_block().ops) == 0, "no op may be built for bad arguments"
