@@ -4,6 +4,12 @@ import warnings
 # Paddle warns at import when ccache (for compiling custom ops) is missing; paddle_lr compiles nothing.
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 
+# paddlepaddle 2.6's libpaddle.so exports an older zlib into the global symbol
+# scope: a zlib user loaded after it (Pillow's PNG codec, the zlib module) binds
+# to that one and crashes. Loaded first, they keep their own zlib.
+import zlib  # noqa: E402,F401
+import PIL.Image  # noqa: E402,F401
+
 from .control_flow import Switch
 from .optimizer import L2Decay, Momentum
 from .counter import autoincreased_step_counter, decay_step_counter

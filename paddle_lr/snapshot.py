@@ -1,0 +1,221 @@
+"""Training snapshots that are either complete or absent, and checked before use.
+
+A snapshot is a directory of state files (written by Paddle's own
+``paddle.static.save`` or ``paddle.save``) and a ``manifest.json`` naming the
+iteration, the run's cfg, the Paddle version, the IR and the size and sha256
+of every file. :func:`write_snapshot` writes it into a temporary sibling,
+fsyncs the files and the directory, then renames it into place, so a crash
+leaves either the old state or the new one. :func:`verify_snapshot` refuses a
+snapshot whose manifest is missing or unreadable or whose files do not match
+it; :func:`find_snapshot` resolves ``--resume`` (one snapshot, or the newest
+complete ``snapshot_*`` in a directory).
+"""
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import warnings
+
+import paddle
+
+from . import fault, ir_compat, rules
+
+__all__ = [
+    "MANIFEST",
+    "SnapshotError",
+    "SnapshotWarning",
+    "snapshot_dir",
+    "write_snapshot",
+    "verify_snapshot",
+    "find_snapshot",
+]
+
+MANIFEST = "manifest.json"
+_FORMAT = 1
+_NAME = re.compile(r"^snapshot_(\d+)$")
+_CHUNK = 1 << 20
+
+
+class SnapshotError(rules.ConfigError):
+    """A snapshot is missing, partial or damaged; the message is one line."""
+
+
+class SnapshotWarning(UserWarning):
+    """A damaged snapshot was skipped while looking for the newest complete one."""
+
+
+def snapshot_dir(output, iteration):
+    """The directory of the periodic snapshot after ``iteration`` iterations.
+
+    Args:
+        output (str or Path): the run's output directory.
+        iteration (int): iterations done.
+
+    Returns:
+        pathlib.Path: ``<output>/snapshot_<iteration>``.
+    """
+    return pathlib.Path(output) / f"snapshot_{iteration}"
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_file(path):
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_snapshot(directory, iteration, config, mode, save):
+    """Write a snapshot atomically: temporary sibling, fsync, rename.
+
+    An existing snapshot at ``directory`` is replaced.
+
+    Args:
+        directory (str or Path): where the snapshot ends up.
+        iteration (int): iterations done (the iteration a resumed run starts at).
+        config (dict): the run's cfg, recorded in the manifest.
+        mode (str): ``"static"`` or ``"dygraph"``: who can load the state files.
+        save (callable): ``save(tmp_dir)`` writes the state files into ``tmp_dir``.
+
+    Returns:
+        pathlib.Path: ``directory``.
+    """
+    directory = pathlib.Path(directory)
+    tmp = directory.with_name(f".{directory.name}.tmp")
+    old = directory.with_name(f".{directory.name}.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save(tmp)
+    fault.point("snapshot", iteration)
+    files = {}
+    for path in sorted(tmp.iterdir()):
+        _fsync_file(path)
+        files[path.name] = dict(bytes=path.stat().st_size, sha256=_sha256(path))
+    manifest = dict(
+        format=_FORMAT,
+        iteration=iteration,
+        mode=mode,
+        paddle_version=paddle.__version__,
+        ir="pir" if ir_compat.is_pir() else "legacy",
+        config=dict(config),
+        files=files,
+    )
+    with open(tmp / MANIFEST, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    _fsync_dir(tmp)
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        os.rename(directory, old)
+    os.rename(tmp, directory)
+    _fsync_dir(directory.parent)
+    shutil.rmtree(old, ignore_errors=True)
+    return directory
+
+
+def _read_manifest(directory):
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise SnapshotError(f"snapshot {directory}: not a directory")
+    if not path.is_file():
+        raise SnapshotError(f"snapshot {directory}: no {MANIFEST} (partial or not a snapshot)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"snapshot {directory}: {MANIFEST} is unreadable: {exc}") from None
+    keys = ("format", "iteration", "mode", "config", "files")
+    if not isinstance(manifest, dict) or any(k not in manifest for k in keys):
+        raise SnapshotError(f"snapshot {directory}: {MANIFEST} lacks one of {', '.join(keys)}")
+    if manifest["format"] != _FORMAT:
+        raise SnapshotError(
+            f"snapshot {directory}: {MANIFEST} format must be {_FORMAT}, got {manifest['format']!r}"
+        )
+    return manifest
+
+
+def verify_snapshot(directory):
+    """The manifest of a complete, undamaged snapshot.
+
+    Args:
+        directory (str or Path): a snapshot directory.
+
+    Returns:
+        dict: its manifest (``iteration``, ``mode``, ``config``, ``files``, ...).
+
+    Raises:
+        SnapshotError: (a :class:`~paddle_lr.rules.ConfigError`) one line naming
+            the snapshot and what is wrong: no manifest, an unreadable manifest, a
+            missing file, a file of the wrong size or checksum.
+    """
+    directory = pathlib.Path(directory)
+    manifest = _read_manifest(directory)
+    for name, expected in sorted(manifest["files"].items()):
+        path = directory / name
+        if not path.is_file():
+            raise SnapshotError(f"snapshot {directory}: {name} is missing")
+        size = path.stat().st_size
+        if size != expected["bytes"]:
+            raise SnapshotError(
+                f"snapshot {directory}: {name} has {size} bytes, the manifest says "
+                f"{expected['bytes']} (truncated or damaged)"
+            )
+        digest = _sha256(path)
+        if digest != expected["sha256"]:
+            raise SnapshotError(
+                f"snapshot {directory}: {name} fails its sha256 check "
+                f"(manifest {expected['sha256'][:12]}..., file {digest[:12]}...; damaged)"
+            )
+    return manifest
+
+
+def find_snapshot(path):
+    """Resolve ``--resume``: one snapshot, or the newest complete ``snapshot_*`` in a directory.
+
+    A directory with a manifest is one snapshot and must be complete. Otherwise its
+    ``snapshot_<N>`` subdirectories are tried from the largest ``N`` down; damaged
+    ones are skipped with a :class:`SnapshotWarning`.
+
+    Args:
+        path (str or Path): a snapshot directory or a directory holding ``snapshot_*``.
+
+    Returns:
+        tuple: ``(pathlib.Path, dict)``, the snapshot directory and its manifest.
+
+    Raises:
+        SnapshotError: ``path`` is missing, the snapshot is damaged, or no
+            ``snapshot_*`` in it is complete.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise SnapshotError(f"resume: {path} does not exist")
+    candidates = sorted(
+        (int(m.group(1)), child)
+        for child in (path.iterdir() if path.is_dir() else ())
+        if child.is_dir() and (m := _NAME.match(child.name))
+    )
+    if (path / MANIFEST).exists() or not candidates:
+        return path, verify_snapshot(path)
+    for _, child in reversed(candidates):
+        try:
+            return child, verify_snapshot(child)
+        except SnapshotError as exc:
+            warnings.warn(f"resume: skipping {exc}", SnapshotWarning, stacklevel=2)
+    raise SnapshotError(f"resume: {path} holds no complete snapshot_* directory")

@@ -1,0 +1,55 @@
+"""Train the demo detector with the cfg's in-graph learning rate; snapshots, resume, COCO AP.
+
+    tools/train.py -c configs/shapes_demo.yml [-o KEY=VALUE ...] [--output DIR]
+                   [--resume SNAPSHOT_DIR] [--dygraph] [--eval-only]
+
+Static graph by default; ``--dygraph`` trains the same model with the dygraph
+twin of the schedule, under ``paddle.DataParallel`` when started with
+``python -m paddle.distributed.launch --nproc_per_node N``.
+"""
+import paddle
+
+from .. import training
+from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
+
+__all__ = ["main"]
+
+
+def _parser():
+    parser = ArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
+    add_config_args(parser)
+    parser.add_argument("--output", default="output", help="output directory (default: output)")
+    parser.add_argument(
+        "--resume", metavar="SNAPSHOT_DIR",
+        help="a snapshot directory, or a directory of snapshot_* (the newest complete one is used)",
+    )
+    parser.add_argument("--dygraph", action="store_true", help="train in dygraph mode")
+    parser.add_argument(
+        "--eval-only", action="store_true", help="evaluate the initial (or resumed) parameters, no training"
+    )
+    return parser
+
+
+def _main(argv):
+    args = _parser().parse_args(argv)
+    config = load_config_args(args)
+    _, world_size = training.world()
+    if world_size > 1 and not args.dygraph and not paddle.is_compiled_with_cuda():
+        raise UsageError(
+            f"train.py: static data parallel (world size {world_size}) needs a GPU build of Paddle "
+            "(fleet collective); use --dygraph for CPU data parallel"
+        )
+    training.train(config, args.output, resume=args.resume, dygraph=args.dygraph, eval_only=args.eval_only)
+    return 0
+
+
+def main(argv=None):
+    """Run the tool.
+
+    Args:
+        argv (list[str], optional): the arguments (``sys.argv[1:]`` by default).
+
+    Returns:
+        int: the exit status (0; 2 for a bad cfg, argument or snapshot).
+    """
+    return run(_main, argv)

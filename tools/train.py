@@ -1,0 +1,3 @@
+from paddle_lr.tools.train import main
+
+raise SystemExit(main())
