@@ -34,17 +34,17 @@ __all__ = [
 _LR_SCHED_ROLE = int(core.op_proto_and_checker_maker.OpRole.LRSched) | int(
     core.op_proto_and_checker_maker.OpRole.Optimize
 )
-_PIR_SCHEDULE_NAMES = ("pd_op.increment_", "pd_op.if")
 
 
 def is_pir():
-    """Whether static programs are built in PIR.
+    """Whether static programs are built in PIR (whatever the current mode).
 
     Returns:
         bool: True on paddlepaddle 3.x (PIR), False on 2.6 (legacy ProgramDesc).
     """
-    in_pir = getattr(paddle.framework, "in_pir_mode", None)
-    return bool(in_pir and in_pir())
+    from paddle.base import framework
+
+    return bool(framework.use_pir_api())
 
 
 def is_static_value(x):
@@ -125,7 +125,8 @@ def step_counter(name, begin, step):
         existing = _pir_find_parameter(main, name)
         if existing is not None:
             return _pir_counter_reader(existing.result(0)), False
-        counter = _pir_persistable(name, begin - 1, "int64", force_cpu=True)
+        with schedule_guard(main):
+            counter = _pir_persistable(name, begin - 1, "int64", force_cpu=True)
         with paddle.static.program_guard(main), schedule_guard(main):
             paddle.pir.set_insertion_point_after(counter.get_defining_op())
             out = paddle.increment(counter, float(step))
@@ -236,30 +237,57 @@ def is_schedule_op(op):
         bool.
     """
     if is_pir():
-        attrs = op.attrs()
-        return attrs.get("op_role", -1) == _LR_SCHED_ROLE
+        return op.has_attr("op_role") and op.attrs()["op_role"] == _LR_SCHED_ROLE
     return op.has_attr("op_role") and op.attr("op_role") == _LR_SCHED_ROLE
 
 
-def clone_for_test(program):
-    """An evaluation copy of ``program`` without the schedule or counter ops.
+def _doomed_ops(block):
+    """The schedule ops of ``block`` and every op that reads what they compute."""
+    doomed, tainted = [], set()
+    for op in block.ops:
+        if is_pir():
+            inputs = {v.id for v in op.operands_source() if v.initialized()}
+            outputs = {v.id for v in op.results()}
+        else:
+            inputs, outputs = set(op.input_arg_names), set(op.output_arg_names)
+        if is_schedule_op(op) or inputs & tainted:
+            doomed.append(op)
+            tainted |= outputs
+    return doomed
+
+
+def clone_for_test(program, values=()):
+    """An evaluation copy of ``program`` with no schedule or counter ops.
+
+    ``Program.clone(for_test=True)`` of a legacy program that holds a backward
+    pass already drops the schedule (its ops have the lr-schedule role); PIR
+    programs have no ``for_test`` clone. Here, on both IRs, the schedule ops,
+    the counter and every op that reads them (the optimizer updates) are
+    removed, so running the copy never advances the counter.
 
     Args:
         program: a main program holding a schedule.
+        values (sequence): tensors of ``program`` to fetch from the copy.
 
     Returns:
-        A new program; running it does not advance the counter.
+        tuple: ``(test_program, [the copy's tensors for values])``; in PIR a
+        clone has tensors of its own, so fetch these, not the originals.
     """
-    if not is_pir():
-        return program.clone(for_test=True)
-    test = program.clone()
+    if is_pir():
+        mapping = paddle.pir.IrMapping()
+        test = program.clone(mapping)
+        mapped = [mapping.look_up(v) for v in values]
+    else:
+        test = program.clone(for_test=True)
+        mapped = list(values)
     block = test.global_block()
-    doomed = [op for op in block.ops if is_schedule_op(op)]
-    for op in reversed(doomed):
-        if any(not r.use_empty() for r in op.results()):
-            if op.name() not in _PIR_SCHEDULE_NAMES and not all(
-                all(is_schedule_op(u) for u in r.all_used_ops()) for r in op.results()
-            ):
-                continue
-        block.remove_op(op)
-    return test
+    doomed = _doomed_ops(block)
+    if is_pir():
+        for op in reversed(doomed):
+            block.remove_op(op)
+    else:
+        ids = {id(op) for op in doomed}
+        for index in reversed(range(len(block.ops))):
+            if id(block.ops[index]) in ids:
+                block._remove_op(index)
+    return test, mapped
