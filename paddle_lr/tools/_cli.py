@@ -1,5 +1,6 @@
 """What every tool shares: one-line errors with exit status 2, and cfg options."""
 import argparse
+import logging
 import os
 import sys
 import warnings
@@ -66,6 +67,9 @@ def run(main, argv=None):
         int: the exit status.
     """
     os.environ.setdefault("GLOG_minloglevel", "2")
+    # paddle 3.x points the root logger at stderr with level INFO when imported, which lets
+    # other libraries' INFO records (matplotlib building its font cache) reach stderr.
+    logging.getLogger().setLevel(logging.WARNING)
     warnings.formatwarning = _format_warning
     warnings.filterwarnings("default", category=rules.ScheduleWarning)
     try:

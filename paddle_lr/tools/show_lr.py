@@ -1,0 +1,131 @@
+"""show_lr: run a config's original static graph step by step and check every lr against lr_at.
+
+    tools/show_lr.py -c configs/rcnn_1x.yml                  # all 180000 steps
+    tools/show_lr.py -c configs/rcnn_1x.yml --steps 2000 --impl branchless
+
+Prints the first and last steps of the warmup ramp, then every step where the
+lr changes, each with :func:`paddle_lr.lr_at`'s value and whether the two are
+bit-identical; any step that differs is printed too. Exits 1 if any step differs.
+"""
+import sys
+import warnings
+
+import numpy as np
+import paddle
+from tqdm import tqdm
+
+from .. import rules
+from ..config import build_lr, scale_for_batch, schedule_args
+from ..reference import lr_at
+from ..schedule import IMPLS
+from ._cli import ArgumentParser, add_config_args, load_config_args, run
+
+__all__ = ["main", "run_graph"]
+
+_RAMP_ENDS = 3
+"""Warmup steps printed at each end of the ramp."""
+_MAX_DIFFERING = 20
+"""Differing steps printed at most, beyond the change points."""
+
+
+def run_graph(config, steps, progress=False):
+    """Build the cfg's in-graph lr in a fresh static program and run it ``steps`` times.
+
+    Args:
+        config (AttrDict): a validated cfg (``lr_impl`` picks the lowering); its
+            schedule warnings are not repeated.
+        steps (int): how many runs of the main program.
+        progress (bool): show a tqdm bar on stderr (when it is a terminal).
+
+    Returns:
+        numpy.ndarray: float32 ``[steps]``, the lr each run fetched.
+    """
+    was_dynamic = paddle.in_dynamic_mode()
+    paddle.enable_static()
+    try:
+        main_program, startup_program = paddle.static.Program(), paddle.static.Program()
+        # validate() already warned about the cfg under its key names; the schedule would
+        # repeat each warning under its argument names.
+        with paddle.utils.unique_name.guard(), \
+                paddle.static.program_guard(main_program, startup_program), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", rules.ScheduleWarning)
+            lr = build_lr(config)
+        scope = paddle.static.Scope()
+        executor = paddle.static.Executor(paddle.CPUPlace())
+        fetched = np.empty(steps, dtype=np.float32)
+        with paddle.static.scope_guard(scope):
+            executor.run(startup_program)
+            bar = tqdm(range(steps), desc=f"lr ({config.lr_impl})", unit="step", file=sys.stderr,
+                       disable=None if progress else True, mininterval=0.5)
+            for step in bar:
+                (value,) = executor.run(main_program, fetch_list=[lr])
+                fetched[step] = np.asarray(value).reshape(-1)[0]
+        return fetched
+    finally:
+        if was_dynamic:
+            paddle.disable_static()
+
+
+def _rows(got, expected, warm_steps):
+    """The steps worth printing: the ramp's ends, every change after it, differing steps, the last."""
+    n = len(got)
+    ramp = min(warm_steps, n)
+    rows = set(range(min(_RAMP_ENDS, ramp))) | set(range(max(0, ramp - _RAMP_ENDS), ramp))
+    changed = (got[1:] != got[:-1]) | (expected[1:] != expected[:-1])
+    rows |= {int(s) for s in np.flatnonzero(changed) + 1 if s >= ramp}
+    differing = np.flatnonzero(got.view(np.uint32) != expected.view(np.uint32))
+    rows |= {int(s) for s in differing[:_MAX_DIFFERING]}
+    rows |= {0, n - 1}
+    return sorted(rows), differing
+
+
+def _report(got, expected, warm_steps, impl):
+    rows, differing = _rows(got, expected, warm_steps)
+    lines = [f"{'step':>9}  {'graph (' + impl + ')':<20}{'lr_at':<20}bits"]
+    previous = None
+    for step in rows:
+        if previous is not None and step > previous + 1:
+            lines.append(f"{'...':>9}")
+        same = got[step].view(np.uint32) == expected[step].view(np.uint32)
+        lines.append(f"{step:>9}  {got[step]!s:<20}{expected[step]!s:<20}"
+                     f"{'identical' if same else 'DIFFERS'}")
+        previous = step
+    verdict = "all bit-identical" if differing.size == 0 else (
+        f"{differing.size} differ, first at step {int(differing[0])}")
+    lines.append(f"{len(got)} steps ({impl}): {verdict}")
+    return "\n".join(lines)
+
+
+def _parser():
+    parser = ArgumentParser(prog="show_lr",
+                            description="Run a config's in-graph lr step by step and compare with lr_at.")
+    add_config_args(parser)
+    parser.add_argument("--impl", choices=IMPLS, help="graph lowering (default: the cfg's lr_impl)")
+    parser.add_argument("--steps", type=int, help="run this many steps (default: max_iter)")
+    return parser
+
+
+def _main(argv):
+    args = _parser().parse_args(argv)
+    if args.impl is not None:
+        args.opt = [*args.opt, f"lr_impl={args.impl}"]
+    config = scale_for_batch(load_config_args(args))
+    steps = config.max_iter if args.steps is None else rules.integer("--steps", args.steps, low=1)
+    got = run_graph(config, steps, progress=True)
+    expected = lr_at(np.arange(steps), **schedule_args(config))
+    print(_report(got, expected, int(np.ceil(config.warm_up_iter)), config.lr_impl))
+    return 0 if np.array_equal(got.view(np.uint32), expected.view(np.uint32)) else 1
+
+
+def main(argv=None):
+    """Run show_lr.
+
+    Args:
+        argv (list[str], optional): the arguments (``sys.argv[1:]`` by default).
+
+    Returns:
+        int: 0 when every step is bit-identical to lr_at, 1 when one differs,
+        2 with one line on stderr for a bad config or arguments.
+    """
+    return run(_main, argv)

@@ -1,0 +1,228 @@
+"""The bad-input table: every tool exits 2 with one stderr line naming the key and the problem.
+
+Most cases call the tools' ``main`` in this process (capturing file descriptor 2,
+so Paddle's C++ logging would show too); a few run the ``tools/*.py`` scripts in
+a subprocess, without ``GLOG_minloglevel``, to check that no import noise reaches
+stderr. Valid but doubtful schedules are printed as ``warning:`` lines and the
+tool goes on (exit 0).
+"""
+import importlib
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# A valid schedule that the cases below break one key at a time.
+BASE = {
+    "learning_rate": 0.01,
+    "max_iter": 1000,
+    "warm_up_iter": 50,
+    "warm_up_factor": 0.3333333333333333,
+    "lr_steps": [600, 800],
+    "lr_gamma": 0.1,
+}
+
+
+def _yaml(**changes):
+    """BASE with ``changes`` as YAML text (values given as YAML source)."""
+    lines = [f"{k}: {json.dumps(v)}" for k, v in BASE.items() if k not in changes]
+    return "\n".join(lines + [f"{k}: {v}" for k, v in changes.items()]) + "\n"
+
+
+def _case(tool, fragment, config=None, args=(), id=None):
+    return pytest.param(tool, config, list(args), fragment, id=id)
+
+
+ANN_NOT_COCO = '{"annotations": []}'
+
+CASES = [
+    # -- schedule keys in the config file --
+    _case("plot_lr", "lr_steps: must be strictly increasing", _yaml(lr_steps="[800, 600]"), id="steps-order"),
+    _case("show_lr", "lr_steps: must be strictly increasing", _yaml(lr_steps="[600, 600]"), id="steps-equal"),
+    _case("train", "lr_steps: must be strictly increasing", _yaml(lr_steps="[800, 600]"), id="train-steps-order"),
+    _case("show_lr", "lr_steps[0]: must be >= 1, got 0", _yaml(lr_steps="[0, 600]"), id="step-zero"),
+    _case("plot_lr", "lr_steps: must be a list of steps, got '600'", _yaml(lr_steps="'600'"), id="steps-string"),
+    _case("show_lr", "learning_rate: must be > 0, got -0.01", _yaml(learning_rate="-0.01"), id="lr-negative"),
+    _case("train", "learning_rate: must be > 0, got 0.0", _yaml(learning_rate="0"), id="train-lr-zero"),
+    _case("plot_lr", "learning_rate: must be finite, got inf", _yaml(learning_rate=".inf"), id="lr-inf"),
+    _case("show_lr", "learning_rate: must be finite, got nan", _yaml(learning_rate=".nan"), id="lr-nan"),
+    _case("plot_lr", "learning_rate: must be a number, got True", _yaml(learning_rate="true"), id="lr-bool"),
+    _case("train", "lr_gamma: must be > 0, got 0.0", _yaml(lr_gamma="0"), id="train-gamma-zero"),
+    _case("plot_lr", "lr_gamma: must be > 0, got -0.1", _yaml(lr_gamma="-0.1"), id="gamma-negative"),
+    _case("show_lr", "max_iter: must be a whole number, got '1000'", _yaml(max_iter="'1000'"), id="max-iter-string"),
+    _case("train", "max_iter: must be a whole number, got 1.5", _yaml(max_iter="1.5"), id="train-max-iter-fraction"),
+    _case("plot_lr", "warm_up_iter: must be >= 0, got -1.0", _yaml(warm_up_iter="-1"), id="warmup-negative"),
+    _case("show_lr", "warm_up_factor: must be >= 0, got -0.5", _yaml(warm_up_factor="-0.5"), id="factor-negative"),
+    _case("plot_lr", "lr_values: must hold len(boundaries) + 1 = 3 values, got 2",
+          _yaml(lr_values="[0.01, 0.001]"), id="values-one-short"),
+    _case("show_lr", "lr_impl: must be one of 'switch', 'branchless', got 'fast'",
+          _yaml(lr_impl="fast"), id="impl-unknown"),
+    # -- optimizer keys --
+    _case("train", "momentum: must be < 1, got 1.0", _yaml(momentum="1.0"), id="train-momentum-one"),
+    _case("plot_lr", "momentum: must be < 1, got 1.5", _yaml(momentum="1.5"), id="momentum-above-one"),
+    _case("show_lr", "weight_decay: must be >= 0, got -0.0001", _yaml(weight_decay="-1.0e-4"), id="decay-negative"),
+    # -- the file itself --
+    _case("plot_lr", "lr_step: unknown key in", _yaml(lr_step="[600, 800]"), id="unknown-key"),
+    _case("train", "(did you mean 'lr_steps'?)", _yaml(lr_step="[600, 800]"), id="train-unknown-key"),
+    _case("show_lr", "not plain YAML data (line 1, column 11): could not determine a constructor",
+          'max_iter: !!python/object/apply:os.system ["echo pwned"]\n', id="python-tag"),
+    _case("plot_lr", "config: cannot read", args=["-c", "{missing}"], id="missing-file"),
+    _case("train", "config: cannot read", args=["-c", "{missing}"], id="train-missing-file"),
+    _case("show_lr", "must hold a mapping of keys, got list", "- max_iter\n- 1000\n", id="not-mapping"),
+    _case("train", "not plain YAML data (line 2, column 1): expected ',' or ']'", "lr_steps: [600, 800\n",
+          id="train-malformed"),
+    # -- -o overrides --
+    _case("plot_lr", "override: must be KEY=VALUE, got 'max_iter'", _yaml(), ["-o", "max_iter"], id="override-syntax"),
+    _case("show_lr", "lr_step: unknown key in overrides (did you mean 'lr_steps'?)", _yaml(),
+          ["-o", "lr_step=[600,800]"], id="override-unknown"),
+    _case("train", "max_iter: must be a whole number, got 'abc'", _yaml(), ["-o", "max_iter=abc"],
+          id="train-override-value"),
+    # -- tool arguments --
+    _case("plot_lr", "the following arguments are required: -c/--config", args=[], id="plot-no-config"),
+    _case("plot_lr", "--output: must end in an image format", _yaml(), ["--output", "{tmp}/lr.txt"],
+          id="plot-output-format"),
+    _case("plot_lr", "--output: cannot write", _yaml(), ["--output", "{tmp}/no/such/dir/lr.png"],
+          id="plot-output-dir"),
+    _case("plot_lr", "dataset_dir: ", _yaml(dataset_dir="'{tmp}'", train_split="bad"),
+          id="plot-annotations-not-coco"),
+    _case("show_lr", "argument --impl: invalid choice: 'fast'", _yaml(), ["--impl", "fast"], id="show-impl"),
+    _case("show_lr", "--steps: must be >= 1, got 0", _yaml(), ["--steps", "0"], id="show-steps-zero"),
+    _case("show_lr", "argument --steps: invalid int value: 'x'", _yaml(), ["--steps", "x"], id="show-steps-int"),
+    _case("train", "unrecognized arguments: --bogus", _yaml(), ["--bogus"], id="train-bad-flag"),
+    # -- warmup_calc --
+    _case("warmup_calc", "the following arguments are required: --batch",
+          args=["--images", "10", "--warmup-epochs", "1"], id="calc-no-batch"),
+    _case("warmup_calc", "one of the arguments --ref-warmup-iter --warmup-epochs is required",
+          args=["--images", "10", "--batch", "2"], id="calc-no-warmup"),
+    _case("warmup_calc", "argument --warmup-epochs: not allowed with argument --ref-warmup-iter",
+          args=["--images", "10", "--batch", "2", "--ref-images", "5", "--ref-batch", "1",
+                "--ref-warmup-iter", "4", "--warmup-epochs", "1"], id="calc-both-warmups"),
+    _case("warmup_calc", "argument --ann: not allowed with argument --images",
+          args=["--images", "10", "--ann", "{tmp}/a.json", "--batch", "2", "--warmup-epochs", "1"],
+          id="calc-images-and-ann"),
+    _case("warmup_calc", "ref_images: required with ref_warmup_iter",
+          args=["--images", "10", "--batch", "2", "--ref-batch", "1", "--ref-warmup-iter", "4"],
+          id="calc-no-ref-images"),
+    _case("warmup_calc", "ref_images: required with lr_steps",
+          args=["--images", "10", "--batch", "2", "--warmup-epochs", "1", "--lr-steps", "5"],
+          id="calc-steps-without-ref"),
+    _case("warmup_calc", "lr_steps: must be strictly increasing",
+          args=["--images", "10", "--batch", "2", "--ref-images", "5", "--ref-batch", "1",
+                "--ref-warmup-iter", "4", "--lr-steps", "5", "3"], id="calc-steps-order"),
+    _case("warmup_calc", "images: must be >= 1, got 0",
+          args=["--images", "0", "--batch", "2", "--warmup-epochs", "1"], id="calc-zero-images"),
+    _case("warmup_calc", "warmup_epochs: must be finite, got nan",
+          args=["--images", "10", "--batch", "2", "--warmup-epochs", "nan"], id="calc-nan-epochs"),
+    _case("warmup_calc", "ref_warmup_iter: must be >= 0, got -4.0",
+          args=["--images", "10", "--batch", "2", "--ref-images", "5", "--ref-batch", "1",
+                "--ref-warmup-iter", "-4"], id="calc-negative-warmup"),
+    _case("warmup_calc", "ann: cannot read",
+          args=["--ann", "{missing}", "--batch", "2", "--warmup-epochs", "1"], id="calc-ann-missing"),
+    _case("warmup_calc", "is not JSON",
+          args=["--ann", "{tmp}/bad.json", "--batch", "2", "--warmup-epochs", "1"], id="calc-ann-not-json"),
+    _case("warmup_calc", "has no 'images' list",
+          args=["--ann", "{tmp}/not_coco.json", "--batch", "2", "--warmup-epochs", "1"], id="calc-ann-not-coco"),
+]
+
+
+def _tool_main(tool):
+    module = f"paddle_lr.tools.{tool}"
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} does not exist yet")
+    return importlib.import_module(module).main
+
+
+def _argv(tmp_path, config, args):
+    """The command line of a case, its files written under ``tmp_path``."""
+    (tmp_path / "bad.json").write_text('{"images": [')
+    (tmp_path / "not_coco.json").write_text(ANN_NOT_COCO)
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "instances_bad.json").write_text(ANN_NOT_COCO)
+    subst = dict(tmp=str(tmp_path), missing=str(tmp_path / "missing.yml"))
+    argv = []
+    if config is not None:
+        path = tmp_path / "bad.yml"
+        path.write_text(config.format(**subst))
+        argv = ["-c", str(path)]
+    return argv + [a.format(**subst) for a in args]
+
+
+def _check_one_line(status, err, fragment):
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == 2, err
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("tool, config, args, fragment", CASES)
+def test_bad_input(tool, config, args, fragment, tmp_path, capfd):
+    main = _tool_main(tool)
+    status = main(_argv(tmp_path, config, args))
+    out, err = capfd.readouterr()
+    _check_one_line(status, err, fragment)
+    assert out == ""
+
+
+def _script(tool, argv, glog=None):
+    """Run ``tools/<tool>.py`` in a fresh interpreter, Paddle's logging at its own default."""
+    env = {k: v for k, v in os.environ.items() if k != "GLOG_minloglevel"}
+    env["PYTHONPATH"] = str(ROOT)
+    if glog is not None:
+        env["GLOG_minloglevel"] = glog
+    return subprocess.run([sys.executable, str(ROOT / "tools" / f"{tool}.py"), *argv],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "tool, config, args, fragment",
+    [case for case in CASES if case.id in ("calc-ann-missing", "lr-nan", "train-unknown-key")],
+)
+def test_bad_input_script(tool, config, args, fragment, tmp_path):
+    if importlib.util.find_spec(f"paddle_lr.tools.{tool}") is None:
+        pytest.skip(f"paddle_lr.tools.{tool} does not exist yet")
+    proc = _script(tool, _argv(tmp_path, config, args))
+    _check_one_line(proc.returncode, proc.stderr, fragment)
+    assert proc.stdout == ""
+
+
+# Valid, but each key is probably a mistake: every warning of rules.warn_schedule at once.
+DOUBTFUL = _yaml(lr_steps="[100, 20000000]", warm_up_iter="200", warm_up_factor="1.5", lr_gamma="2")
+WARNINGS = [
+    "warning: lr_gamma: 2.0 > 1, the lr grows at each boundary",
+    "warning: warm_up_factor: 1.5 > 1, the warmup comes down to the lr",
+    "warning: lr_steps: [20000000] at or beyond max_iter=1000, the lr never decays there",
+    "warning: warm_up_iter: 200.0 covers lr_steps [100], the warmup overrides the decay there",
+    "warning: lr_steps: the schedule runs past 2**24 steps (20000000), where the float32 step "
+    "counter can no longer tell neighbouring steps apart",
+]
+
+
+@pytest.fixture(scope="module")
+def doubtful_runs(tmp_path_factory):
+    """plot_lr and show_lr on the doubtful config, each run once as a script."""
+    path = tmp_path_factory.mktemp("doubtful") / "doubtful.yml"
+    path.write_text(DOUBTFUL)
+    # show_lr runs the executor, whose C++ INFO lines GLOG_minloglevel=2 keeps off stderr.
+    return {"plot_lr": _script("plot_lr", ["-c", str(path), "--table"]),
+            "show_lr": _script("show_lr", ["-c", str(path), "--steps", "5"], glog="2")}
+
+
+@pytest.mark.parametrize("tool", ["plot_lr", "show_lr"])
+def test_warnings_printed_and_exit_0(doubtful_runs, tool):
+    proc = doubtful_runs[tool]
+    assert proc.returncode == 0, proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == WARNINGS
+    assert proc.stdout.strip()
+
+
+@pytest.mark.parametrize("warning", WARNINGS)
+def test_each_warning_once_with_its_key(doubtful_runs, warning):
+    assert doubtful_runs["plot_lr"].stderr.splitlines().count(warning) == 1

@@ -1,0 +1,1 @@
+from paddle_lr.tools.plot_lr import main; raise SystemExit(main())
