@@ -9,14 +9,24 @@ Two lowerings of the same schedule, bit-identical to :func:`paddle_lr.lr_at`:
     boundaries (one conditional block each).
 
 ``impl="branchless"``
-    No control-flow ops: the warmup ramp is always computed and selected with
-    ``where``; the piecewise value is ``gather(values, searchsorted(boundaries,
-    step, right=True))``. Its per-step cost does not depend on the number of
-    boundaries.
+    No control-flow ops: ``index_select(table, searchsorted(bounds, step,
+    right=True))`` over two persistable float32 tables that the startup
+    program fills once. The table holds the warmup ramp of every warmup step
+    (precomputed by :func:`paddle_lr.lr_at`, i.e. the same float32 ops) and
+    then the piecewise values; per step that is two ops after the counter, and
+    a binary search, so the cost does not depend on the number of boundaries.
+    Warmups longer than 65536 steps are not tabulated: the ramp is then
+    computed in the graph and selected with ``where``.
 
-In both, the counter and the constants the step is compared with are created
-on the CPU place (see :mod:`paddle_lr.ir_compat`).
+What runs where: the counter, its increment and cast, and the constants the
+switch compares the step with are created on the CPU place (see
+:mod:`paddle_lr.ir_compat`), as the original did with ``force_cpu``; so are the
+warmup comparison and ramp of an untabulated warmup. The branchless tables are
+parameters initialised on the executor's place (the CPU on a CPU build), like
+the switch's ``learning_rate`` variable.
 """
+import math
+
 import numpy as np
 import paddle
 from paddle.utils import unique_name
@@ -24,6 +34,7 @@ from paddle.utils import unique_name
 from . import ir_compat, rules
 from .control_flow import Switch
 from .counter import decay_step_counter
+from .reference import lr_at
 
 __all__ = ["exponential_with_warmup_decay", "IMPLS"]
 
@@ -94,14 +105,42 @@ def _switch(global_step, learning_rate, boundaries, values, warmup_iter, warmup_
     return lr
 
 
+# Warmups up to this many steps are tabulated (two float32 tables of at most
+# this length, built once by the startup program); longer ones are computed.
+_MAX_TABULATED_WARMUP = 1 << 16
+
+
 def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, warmup_factor):
+    # The step is a whole number in float32, so a warmup of W steps covers
+    # exactly the steps 0 .. ceil(float32(W)) - 1.
+    warmup_steps = math.ceil(np.float32(warmup_iter))
+    tabulated = warmup_steps <= _MAX_TABULATED_WARMUP
+    head = warmup_steps if tabulated else 0
+    # One row per warmup step, then one per piece, so that
+    # ``searchsorted(bounds, step, right=True)`` is the row of ``step``: lifting
+    # boundaries inside the warmup to its end keeps ``bounds`` sorted and lets
+    # the warmup win, as the Switch's first case does. The trailing +inf keeps
+    # ``bounds`` non-empty and is never counted.
+    bounds = np.concatenate(
+        [np.arange(1, head + 1), np.maximum(np.float32(boundaries), head), [np.inf]]
+    ).astype(np.float32)
+    ramp = lr_at(np.arange(head), learning_rate, [], [0.0], warmup_iter, warmup_factor)
+    table = np.concatenate([ramp, values]).astype(np.float32)
+    # Persistable tables initialised once by the startup program: per-step
+    # constant ops (assign_value) would cost as much as the lookup itself.
+    bounds, table = (
+        paddle.static.create_parameter(
+            list(array.shape),
+            "float32",
+            attr=paddle.ParamAttr(name=unique_name.generate(name), trainable=False),
+            default_initializer=paddle.nn.initializer.Assign(array),
+        )
+        for name, array in (("learning_rate_bounds", bounds), ("learning_rate_table", table))
+    )
+    # index_select rather than gather: PIR's gather adds a per-step op for its axis.
+    lr = paddle.index_select(table, paddle.searchsorted(bounds, global_step, right=True))
+    if tabulated:
+        return lr
     warmup_iter_var = ir_compat.cpu_constant(float(warmup_iter))
     ramp = _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor)
-    if boundaries:
-        bounds = paddle.assign(np.asarray(boundaries, dtype=np.float32))
-        table = paddle.assign(np.asarray(values, dtype=np.float32))
-        index = paddle.searchsorted(bounds, global_step, right=True)
-        piece = paddle.gather(table, index)
-    else:
-        piece = ir_compat.cpu_constant(float(values[-1]))
-    return paddle.where(global_step < warmup_iter_var, ramp, piece)
+    return paddle.where(global_step < warmup_iter_var, ramp, lr)

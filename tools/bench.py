@@ -1,0 +1,3 @@
+from paddle_lr.tools.bench import main
+
+raise SystemExit(main())
