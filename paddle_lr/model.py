@@ -59,7 +59,7 @@ class TinyCenterNet(nn.Layer):
         c4 = self.stage4(image)
         c8 = self.stage8(c4)
         top = F.interpolate(c8, scale_factor=2, mode="nearest")
-        feature = self.merge(top + self.lateral(c4))
+        feature = self.merge(paddle.add(top, self.lateral(c4)))
         return self.heat(feature), self.reg(feature)
 
 
@@ -76,15 +76,17 @@ def centernet_loss(heat_logits, reg, heat, reg_target, mask):
     Returns:
         The float32 scalar loss, normalised by the number of objects.
     """
+    # paddle.multiply/add/subtract rather than operators: on Paddle 2.6 static,
+    # an operator between two batch-shaped tensors emits a DeprecationWarning.
     num = paddle.clip(paddle.sum(mask), min=1.0)
     pos = paddle.cast(heat >= 1.0, "float32")
-    log_p = F.log_sigmoid(heat_logits)
-    log_not_p = F.log_sigmoid(-heat_logits)
     p = F.sigmoid(heat_logits)
-    pos_loss = -log_p * paddle.square(1 - p) * pos
-    neg_loss = -log_not_p * paddle.square(p) * paddle.pow(1 - heat, 4) * (1 - pos)
-    focal = paddle.sum(pos_loss + neg_loss) / num
-    l1 = paddle.sum(paddle.abs(reg - reg_target) * mask) / num
+    pos_loss = paddle.multiply(paddle.multiply(-F.log_sigmoid(heat_logits), paddle.square(1 - p)), pos)
+    neg_weight = paddle.multiply(paddle.pow(1 - heat, 4), 1 - pos)
+    neg_loss = paddle.multiply(paddle.multiply(-F.log_sigmoid(-heat_logits), paddle.square(p)), neg_weight)
+    focal = paddle.sum(paddle.add(pos_loss, neg_loss)) / num
+    l1_per_cell = paddle.sum(paddle.abs(paddle.subtract(reg, reg_target)), axis=1, keepdim=True)
+    l1 = paddle.sum(paddle.multiply(l1_per_cell, mask)) / num
     return focal + l1
 
 

@@ -28,6 +28,7 @@ import warnings
 
 import numpy as np
 import paddle
+from paddle.base.unique_name import UniqueNameGenerator
 from tqdm import tqdm
 
 from . import config as config_lib
@@ -175,8 +176,11 @@ class DygraphEngine:
         if world_size > 1:
             paddle.distributed.init_parallel_env()
         paddle.seed(config.seed)
-        # Fixed parameter names, so the optimizer state of a snapshot matches in any process.
-        with paddle.utils.unique_name.guard():
+        # The engine's own name generator: the parameters and the momentum
+        # accumulators (created at the first step) get the same names in every
+        # engine, so a snapshot's optimizer state matches in any process.
+        self._names = UniqueNameGenerator()
+        with paddle.utils.unique_name.guard(self._names):
             self.net = model.TinyCenterNet(num_classes)
             self.scheduler = config_lib.build_lr(config)
             self.optimizer = config_lib.build_optimizer(config, self.scheduler, parameters=self.net.parameters())
@@ -193,13 +197,14 @@ class DygraphEngine:
             tuple: ``(lr, loss)`` as Python floats; the loss is the mean over replicas.
         """
         lr = self.optimizer.get_lr()
-        heat_logits, reg = self.model(paddle.to_tensor(batch["image"]))
-        loss = model.centernet_loss(
-            heat_logits, reg, *(paddle.to_tensor(batch[k]) for k in ("heat", "reg", "mask"))
-        )
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.clear_grad()
+        with paddle.utils.unique_name.guard(self._names):
+            heat_logits, reg = self.model(paddle.to_tensor(batch["image"]))
+            loss = model.centernet_loss(
+                heat_logits, reg, *(paddle.to_tensor(batch[k]) for k in ("heat", "reg", "mask"))
+            )
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.clear_grad()
         self.scheduler.step()
         if self.world_size > 1:
             loss = loss.detach().clone()
