@@ -2,8 +2,6 @@
 import json
 import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import paddle
@@ -51,14 +49,6 @@ def subprocess_env(**extra):
     env.pop(paddle_lr.fault.ENV, None)
     env.update(extra)
     return env
-
-
-def run_train_subprocess(args, timeout=120, **env):
-    """Run ``tools/train.py`` in a fresh interpreter of this venv."""
-    return subprocess.run(
-        [sys.executable, str(TRAIN_PY), *args], env=subprocess_env(**env), capture_output=True,
-        text=True, timeout=timeout, cwd=REPO,
-    )
 
 
 def read_lines(path):

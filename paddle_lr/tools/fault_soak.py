@@ -7,7 +7,8 @@ A short run (the overrides below, then ``-o``) is trained once without a
 fault. Then each scenario runs ``tools/train.py`` in a subprocess with
 ``PADDLE_LR_FAULT_AT`` set to its first point (the process SIGKILLs itself
 there, see :mod:`paddle_lr.fault`), resumes from the output directory with the
-next point, and so on, and finally resumes to the end. The scenario passes when
+next point, and so on, and finally resumes to the end (a crash before the
+first snapshot starts over instead). The scenario passes when
 its ``train_log.jsonl`` is byte-identical to the reference's and its final
 ``model.pdparams`` and ``model.pdopt`` have the reference's sha256.
 
@@ -86,6 +87,11 @@ def _fingerprint(output):
     return log, {name: manifest["files"][name]["sha256"] for name in _COMPARED}
 
 
+def _restart_args(output):
+    # As an operator would: resume when a snapshot was written, else start over.
+    return ["--resume", str(output)] if any(output.glob("snapshot_*")) else []
+
+
 def _scenario(points, base_args, output, env, reference):
     args = [*base_args, "--output", str(output)]
     resume = []
@@ -94,7 +100,7 @@ def _scenario(points, base_args, output, env, reference):
         if proc.returncode != -signal.SIGKILL:
             tail = (proc.stderr.strip().splitlines() or [""])[-1]
             return f"point {point} was not reached (exit status {proc.returncode}): {tail}"
-        resume = ["--resume", str(output)]
+        resume = _restart_args(output)
     proc = _train(args + resume, env)
     if proc.returncode != 0:
         return f"the final resume failed (exit status {proc.returncode}): {proc.stderr.strip()[-300:]}"
