@@ -51,7 +51,8 @@ def test_table(capsys):
     assert main(["-c", RCNN_1X, "--table"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        "rcnn_1x: 180000 iterations, total batch 8 (8 devices x 1), 118287 training images",
+        "rcnn_1x: 180000 iterations, total batch 8 = num_devices 8 x im_per_batch 1, "
+        "118287 training images",
         "segment  steps            lr                                  epochs",
         "warmup   0-499            0.0033333334 -> 0.009986667         0.0000-0.0338",
         "1        500-119999       0.01                                0.0338-8.1159",

@@ -69,7 +69,7 @@ def _table(name, config, segments, images):
     batch = total_batch(config)
     known = images is not None
     header = (f"{name}: {config.max_iter} iterations, total batch {batch} "
-              f"({config.num_devices} devices x {config.im_per_batch}), ")
+              f"= num_devices {config.num_devices} x im_per_batch {config.im_per_batch}, ")
     header += f"{images} training images" if known else "epochs unknown (set dataset_images)"
     lines = [header, (f"{'segment':<9}{'steps':<17}{'lr':<36}" + ("epochs" if known else "")).rstrip()]
     for i, seg in enumerate(segments):
