@@ -1,6 +1,10 @@
 """paddle_lr: fluid's in-graph warmup + step-decay learning rate on Paddle 2.6 and 3.x."""
+import os
 import warnings
 
+# Quiet Paddle's C++ INFO/WARNING logging (executor banners, a PIR note on every
+# in-place assign) unless the user chose a level; it is read once, at Paddle's import.
+os.environ.setdefault("GLOG_minloglevel", "2")
 # Paddle warns at import when ccache (for compiling custom ops) is missing; paddle_lr compiles nothing.
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 

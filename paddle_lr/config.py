@@ -15,6 +15,7 @@ import difflib
 import functools
 import math
 import re
+import warnings
 
 import paddle
 import yaml
@@ -22,7 +23,7 @@ import yaml
 from . import rules
 from .optimizer import L2Decay, Momentum
 from .reference import boundary_values
-from .schedule import exponential_with_warmup_decay
+from .schedule import IMPLS, exponential_with_warmup_decay
 from .scheduler import WarmupPiecewiseDecay
 
 __all__ = [
@@ -61,17 +62,6 @@ def _optional(rule):
     return lambda key, value: None if value is None else rule(key, value)
 
 
-def _steps_list(key, value):
-    return rules.increasing_steps(key, value)
-
-
-def _values_list(key, value):
-    # The length is checked against lr_steps in validate().
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise rules.ConfigTypeError(f"{key}: must be a list of numbers, got {value!r}")
-    return [_real(f"{key}[{i}]", v) for i, v in enumerate(value)]
-
-
 # key: (default, rule, unit and meaning). The one table of the cfg: defaults,
 # validation and the docs (README, tools) come from here.
 KEYS = {
@@ -83,12 +73,13 @@ KEYS = {
                      "linear warmup length, iterations (0: none; may be fractional)"),
     "warm_up_factor": (1.0 / 3.0, functools.partial(_real, low=0.0),
                        "lr multiplier at iteration 0 of the warmup (1: no warmup)"),
-    "lr_steps": ([120000, 160000], _steps_list,
+    "lr_steps": ([120000, 160000], rules.increasing_steps,
                  "iterations (absolute, counted from 0) at which lr is multiplied by lr_gamma"),
     "lr_gamma": (0.1, functools.partial(_real, low=0.0, low_open=True), "lr factor per lr_steps entry"),
-    "lr_values": (None, _optional(_values_list),
+    # Its count against lr_steps is checked in validate().
+    "lr_values": (None, _optional(rules.piecewise_values),
                   "explicit lr per segment, len(lr_steps) + 1 (null: learning_rate * lr_gamma**i)"),
-    "lr_impl": ("switch", lambda k, v: rules.choice(k, v, ("switch", "branchless")),
+    "lr_impl": ("switch", lambda k, v: rules.choice(k, v, IMPLS),
                 "graph lowering: switch (the original Switch graph) or branchless"),
     # -- optimizer --
     "momentum": (0.9, functools.partial(_real, low=0.0, high=1.0, high_open=True), "momentum factor"),
@@ -313,9 +304,12 @@ def build_lr(config):
         :func:`~paddle_lr.exponential_with_warmup_decay` (lowering ``cfg.lr_impl``);
         in dygraph mode, a :class:`~paddle_lr.WarmupPiecewiseDecay`.
     """
-    if paddle.in_dynamic_mode():
-        return WarmupPiecewiseDecay(**schedule_args(config))
-    return exponential_with_warmup_decay(**schedule_args(config), impl=config.lr_impl)
+    with warnings.catch_warnings():
+        # validate() already warned about this schedule, under the cfg's key names.
+        warnings.simplefilter("ignore", rules.ScheduleWarning)
+        if paddle.in_dynamic_mode():
+            return WarmupPiecewiseDecay(**schedule_args(config))
+        return exponential_with_warmup_decay(**schedule_args(config), impl=config.lr_impl)
 
 
 def build_optimizer(config, lr, parameters=None):

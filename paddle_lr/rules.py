@@ -194,21 +194,22 @@ def increasing_steps(name, value):
     return steps
 
 
-def piecewise_values(name, value, boundaries):
-    """Piecewise values: finite numbers, one more than the boundaries.
+def piecewise_values(name, value, boundaries=None):
+    """Piecewise values: finite numbers >= 0, one more than the boundaries.
 
     Args:
         name (str): the key or argument name.
         value: the value to check.
-        boundaries (list[int]): the checked boundaries.
+        boundaries (list[int], optional): the checked boundaries; without them
+            the count is not checked.
 
     Returns:
         list[float]: the values.
     """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ConfigTypeError(f"{name}: must be a list of numbers, got {value!r}")
-    values = [real(f"{name}[{i}]", v) for i, v in enumerate(value)]
-    if len(values) != len(boundaries) + 1:
+    values = [real(f"{name}[{i}]", v, low=0.0) for i, v in enumerate(value)]
+    if boundaries is not None and len(values) != len(boundaries) + 1:
         raise ConfigError(
             f"{name}: must hold len(boundaries) + 1 = {len(boundaries) + 1} values, "
             f"got {len(values)}: {values!r}"

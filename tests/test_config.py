@@ -85,6 +85,7 @@ BAD = [
     (None, ["lr_steps=[0, 10]"], ConfigError, "lr_steps[0]: must be >= 1, got 0"),
     (None, ["lr_steps=100"], ConfigTypeError, "lr_steps: must be a list of steps, got 100"),
     (None, ["lr_values=[0.1, 0.01]"], ConfigError, "lr_values: must hold len(boundaries) + 1 = 3 values, got 2"),
+    (None, ["lr_values=[0.1, -0.01, 0.001]"], ConfigError, "lr_values[1]: must be >= 0, got -0.01"),
     (None, ["momentum=1"], ConfigError, "momentum: must be < 1, got 1.0"),
     (None, ["momentum=-0.5"], ConfigError, "momentum: must be >= 0, got -0.5"),
     (None, ["weight_decay=-1e-4"], ConfigError, "weight_decay: must be >= 0, got -0.0001"),
@@ -128,6 +129,16 @@ def test_warnings(overrides, message):
     with pytest.warns(ScheduleWarning) as record:
         config.load_config(None, overrides)
     assert any(message in str(w.message) for w in record), [str(w.message) for w in record]
+
+
+def test_build_lr_does_not_warn_twice(static_mode):
+    with pytest.warns(ScheduleWarning) as record:
+        loaded = config.load_config(None, ["warm_up_iter=130000"])
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScheduleWarning)
+        with paddle.static.program_guard(paddle.static.Program(), paddle.static.Program()):
+            config.build_lr(loaded)
 
 
 @pytest.mark.parametrize(
