@@ -6,7 +6,7 @@ import pytest
 
 from paddle_lr.tools import bench
 
-KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs"}
+KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated"}
 
 
 def test_quick_json_records(capsys):
@@ -25,6 +25,16 @@ def test_quick_json_records(capsys):
         assert 2 <= r["runs"] <= 2 * 5  # two rounds of at most five runs (quick)
     ops = {(r["impl"], r["workload"]): r["ops"] for r in records}
     assert ops[("branchless", "bare")] < ops[("switch", "bare")]
+
+
+def test_large_programs_are_timed_on_their_own(monkeypatch):
+    monkeypatch.setattr(bench, "ISOLATE_OPS", 40)
+    records = bench.measure(["floor", "switch"], ["bare", "train"], [2], repeats=1, runs=2,
+                            warmup_runs=1, round_budget_s=1.0)
+    for r in records:
+        assert r["isolated"] == (r["ops"] > 40)
+        assert r["runs"] >= 1
+    assert {r["isolated"] for r in records} == {False, True}
 
 
 def _rec(impl, workload, boundaries, step_us):

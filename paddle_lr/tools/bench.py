@@ -26,7 +26,11 @@ rounds so that machine drift hits all alike. A round runs each configuration
 ``--runs`` times, but stops a configuration early once it has taken
 ``--round-budget-ms`` in that round (at least one run), so that slow graphs
 (``switch`` at 1000 boundaries) get fewer samples instead of being dropped:
-the ``runs`` column says how many each median is over.
+the ``runs`` column says how many each median is over. Programs of more than
+:data:`ISOLATE_OPS` ops are timed after the interleaved rounds, one at a time,
+and freed before the next (``isolated``): on 3.3.1, the executor of the switch
+at 1000 boundaries holds thousands of threads that slow down whatever runs
+next in the process.
 """
 import json
 import statistics
@@ -35,11 +39,15 @@ import time
 
 from ._cli import ArgumentParser, UsageError, run
 
-__all__ = ["main", "IMPLS", "WORKLOADS", "TARGETS"]
+__all__ = ["main", "measure", "evaluate_targets", "format_table", "IMPLS", "WORKLOADS", "TARGETS", "ISOLATE_OPS"]
 
 IMPLS = ("floor", "switch", "branchless", "lrscheduler")
 WORKLOADS = ("bare", "train")
 DEFAULT_BOUNDARIES = (2, 10, 100, 1000)
+# Programs with more ops than this (the switch at 1000 boundaries has ~8000)
+# are timed after the others, one at a time: on 3.3.1 such a program's
+# executor holds ~5000 threads whose wake-ups slow every other configuration.
+ISOLATE_OPS = 2000
 
 # The schedule every configuration runs: warmup, then boundaries every 100 steps.
 _LR = 0.01
@@ -154,9 +162,13 @@ class _Config:
         pir = ir_compat.is_pir()
         blocks = [self.main.global_block()] if pir else self.main.blocks
         self.ops = sum(_count_ops(b, pir) for b in blocks)
+        self.isolated = self.ops > ISOLATE_OPS
+        self.samples = []
+
+    def prepare(self, paddle, warmup_runs):
+        """Run the startup program, then ``warmup_runs`` untimed steps (the first one timed apart)."""
         self.scope = paddle.static.Scope()
         self.exe = paddle.static.Executor(paddle.CPUPlace())
-        self.samples = []
         # PIR's executor writes the scheduler's value into the global scope.
         with paddle.static.scope_guard(self.scope):
             self.exe.run(self.startup)
@@ -165,6 +177,12 @@ class _Config:
         start = time.perf_counter()
         self.step(paddle, timed=False)
         self.first_run_ms = (time.perf_counter() - start) * 1e3
+        for _ in range(warmup_runs - 1):
+            self.step(paddle, timed=False)
+
+    def release(self):
+        """Free the executor (and its threads) and the scope."""
+        self.exe = self.scope = None
 
     def step(self, paddle, timed):
         with paddle.static.scope_guard(self.scope):
@@ -187,6 +205,7 @@ class _Config:
             "first_run_ms": self.first_run_ms,
             "ops": self.ops,
             "runs": len(self.samples),
+            "isolated": self.isolated,
         }
 
 
@@ -224,16 +243,8 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
             paddle.disable_static()
 
 
-def _measure(paddle, impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log):
-    configs = []
-    for impl, workload, count in _configs(impls, workloads, boundaries):
-        if log:
-            print(f"building {impl} {workload} {count}", file=log, flush=True)
-        config = _Config(paddle, impl, workload, count)
-        for _ in range(warmup_runs - 1):
-            config.step(paddle, timed=False)
-        configs.append(config)
-    for r in range(repeats):
+def _time_rounds(paddle, configs, rounds, runs, round_budget_s):
+    for r in range(rounds):
         # Rotate the order so that no configuration always follows the same one.
         shift = r % len(configs)
         for config in configs[shift:] + configs[:shift]:
@@ -242,6 +253,26 @@ def _measure(paddle, impls, workloads, boundaries, repeats, runs, warmup_runs, r
                 config.step(paddle, timed=True)
                 if time.perf_counter() > deadline:
                     break
+
+
+def _measure(paddle, impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log):
+    configs = []
+    for impl, workload, count in _configs(impls, workloads, boundaries):
+        if log:
+            print(f"building {impl} {workload} {count}", file=log, flush=True)
+        configs.append(_Config(paddle, impl, workload, count))
+    shared = [c for c in configs if not c.isolated]
+    for config in shared:
+        config.prepare(paddle, warmup_runs)
+    if shared:
+        _time_rounds(paddle, shared, repeats, runs, round_budget_s)
+    for config in configs:
+        if config.isolated:
+            if log:
+                print(f"timing {config.impl} {config.workload} {config.boundaries} on its own", file=log, flush=True)
+            config.prepare(paddle, warmup_runs)
+            _time_rounds(paddle, [config], repeats, runs, round_budget_s)
+            config.release()
     return [c.record() for c in configs]
 
 
@@ -298,7 +329,9 @@ def format_table(records, expected_runs):
         )
         for r in rows:
             over = f"{r['step_us'] - floor['step_us']:10.1f}" if floor else f"{'-':>10s}"
-            capped = "" if r["runs"] >= expected_runs else "  (capped by the round budget)"
+            notes = ["capped by the round budget"] if r["runs"] < expected_runs else []
+            notes += ["timed on its own, after the others"] if r.get("isolated") else []
+            capped = f"  ({'; '.join(notes)})" if notes else ""
             lines.append(
                 f"  {r['impl']:12s} {r['boundaries']:6d} {r['step_us']:10.1f} {over} "
                 f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} {r['runs']:5d}{capped}"
@@ -357,8 +390,8 @@ def main(argv=None):
     """The ``paddle-lr-bench`` entry point.
 
     ``--json`` prints a list of records ``{"impl", "workload", "boundaries",
-    "step_us", "build_ms", "first_run_ms", "ops", "runs"}``; otherwise a table with each
-    configuration's overhead over ``floor`` and the issue's targets as ratios,
+    "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated"}``;
+    otherwise a table with each configuration's overhead over ``floor`` and the issue's targets as ratios,
     each with PASS or FAIL. Times are medians of the timed ``Executor.run``
     calls (``lrscheduler`` includes its ``step()``).
 

@@ -1,0 +1,44 @@
+"""The branchless lowering's two forms: the tabulated lookup and the computed long warmup."""
+import numpy as np
+import pytest
+
+import paddle_lr
+import paddle_lr.schedule as schedule
+from paddle_lr import ir_compat
+from conftest import first_mismatch, golden_params
+
+ARGS = dict(learning_rate=0.01, warmup_iter=500, warmup_factor=1 / 3)
+
+
+def _op_names(program):
+    if ir_compat.is_pir():
+        return [op.name() for op in program.global_block().ops]
+    return [op.type for block in program.blocks for op in block.ops]
+
+
+@pytest.mark.parametrize("count", [0, 2, 1000])
+def test_one_lookup_whatever_the_boundaries(runner, count):
+    bounds = [1000 * (i + 1) for i in range(count)]
+    values = paddle_lr.boundary_values(0.01, 0.1, count)
+    r = runner(lambda: paddle_lr.exponential_with_warmup_decay(
+        boundaries=bounds, values=values, **ARGS, impl="branchless"))
+    names = [n.split(".")[-1].rstrip("_") for n in _op_names(r.main)]
+    computed = [n for n in names if n != "parameter"]
+    assert computed == ["increment", "cast", "searchsorted", "index_select"]
+
+
+@pytest.mark.parametrize("case", golden_params())
+def test_untabulated_warmup_matches_golden(runner, monkeypatch, case):
+    # Warmups longer than the table limit compute the ramp in the graph instead.
+    monkeypatch.setattr(schedule, "_MAX_TABULATED_WARMUP", 0)
+    r = runner(lambda: paddle_lr.exponential_with_warmup_decay(**case["args"], impl="branchless"))
+    start = case["start"]
+    edges = [start, int(np.ceil(case["args"]["warmup_iter"])), *case["args"]["boundaries"]]
+    steps = sorted({s for e in edges for s in range(e - 2, e + 3) if start <= s < start + case["steps"]})
+    got = []
+    for step in steps:
+        r.jump_to(step)
+        got.append(r.run([r.outputs])[0][0])
+    steps = np.asarray(steps)
+    expected = case["expected"][steps - start]
+    assert first_mismatch(steps, got, expected) is None, first_mismatch(steps, got, expected)
