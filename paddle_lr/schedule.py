@@ -36,7 +36,7 @@ from .control_flow import Switch
 from .counter import decay_step_counter
 from .reference import lr_at
 
-__all__ = ["exponential_with_warmup_decay", "IMPLS"]
+__all__ = ["exponential_with_warmup_decay", "reload_tables", "IMPLS"]
 
 IMPLS = ("switch", "branchless")
 
@@ -121,11 +121,11 @@ def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, war
     # boundaries inside the warmup to its end keeps ``bounds`` sorted and lets
     # the warmup win, as the Switch's first case does. The trailing +inf keeps
     # ``bounds`` non-empty and is never counted.
-    bounds = np.concatenate(
+    bounds_array = np.concatenate(
         [np.arange(1, head + 1), np.maximum(np.float32(boundaries), head), [np.inf]]
     ).astype(np.float32)
     ramp = lr_at(np.arange(head), learning_rate, [], [0.0], warmup_iter, warmup_factor)
-    table = np.concatenate([ramp, values]).astype(np.float32)
+    table_array = np.concatenate([ramp, values]).astype(np.float32)
     # Persistable tables initialised once by the startup program: per-step
     # constant ops (assign_value) would cost as much as the lookup itself.
     bounds, table = (
@@ -135,7 +135,10 @@ def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, war
             attr=paddle.ParamAttr(name=unique_name.generate(name), trainable=False),
             default_initializer=paddle.nn.initializer.Assign(array),
         )
-        for name, array in (("learning_rate_bounds", bounds), ("learning_rate_table", table))
+        for name, array in (("learning_rate_bounds", bounds_array), ("learning_rate_table", table_array))
+    )
+    _tables_of(paddle.static.default_main_program()).update(
+        {bounds.name: bounds_array, table.name: table_array}
     )
     # index_select rather than gather: PIR's gather adds a per-step op for its axis.
     lr = paddle.index_select(table, paddle.searchsorted(bounds, global_step, right=True))
@@ -144,3 +147,37 @@ def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, war
     warmup_iter_var = ir_compat.cpu_constant(float(warmup_iter))
     ramp = _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor)
     return paddle.where(global_step < warmup_iter_var, ramp, lr)
+
+
+def _tables_of(program):
+    """The branchless tables built into ``program``: persistable name -> contents."""
+    if not hasattr(program, "_paddle_lr_tables"):
+        program._paddle_lr_tables = {}
+    return program._paddle_lr_tables
+
+
+def reload_tables(program, scope=None):
+    """Write the branchless schedules' tables of ``program`` back into ``scope``.
+
+    The tables are persistables, so ``paddle.static.load`` (and any loader of
+    persistables) restores them from a checkpoint along with the counter. That
+    is harmless when the schedule is unchanged; after loading a checkpoint made
+    with another schedule (say, ``lr_steps`` moved to train longer), call this
+    so that the program's own schedule applies, as it does with
+    ``impl="switch"``. The training snapshots do it on every resume.
+
+    Args:
+        program: the main program the schedules were built in.
+        scope (optional): the scope holding its persistables; the global scope by default.
+
+    Returns:
+        list[str]: the names of the tables written.
+    """
+    scope = scope or paddle.static.global_scope()
+    tables = _tables_of(program)
+    for name, array in tables.items():
+        tensor = scope.find_var(name).get_tensor()
+        place = tensor._place()
+        place = paddle.CUDAPlace(place.gpu_device_id()) if place.is_gpu_place() else paddle.CPUPlace()
+        tensor.set(array, place)
+    return list(tables)
