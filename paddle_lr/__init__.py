@@ -19,7 +19,8 @@ from .optimizer import L2Decay, Momentum
 from .counter import autoincreased_step_counter, decay_step_counter
 from .reference import boundary_values, lr_at
 from .rules import ConfigError, ConfigTypeError, ScheduleWarning
-from .schedule import exponential_with_warmup_decay
+from .ir_compat import clone_for_test
+from .schedule import exponential_with_warmup_decay, reload_tables
 from .scheduler import WarmupPiecewiseDecay
 from . import config
 
@@ -32,6 +33,8 @@ __all__ = [
     "boundary_values",
     "lr_at",
     "exponential_with_warmup_decay",
+    "reload_tables",
+    "clone_for_test",
     "WarmupPiecewiseDecay",
     "config",
     "ConfigError",
