@@ -32,7 +32,7 @@ from paddle.base.unique_name import UniqueNameGenerator
 from tqdm import tqdm
 
 from . import config as config_lib
-from . import data, evaluate, fault, model, shapes, snapshot
+from . import data, evaluate, fault, model, schedule, shapes, snapshot
 from .train_log import TrainLog
 
 __all__ = ["LOG_NAME", "FINAL_NAME", "world", "StaticEngine", "DygraphEngine", "train"]
@@ -147,6 +147,10 @@ class StaticEngine:
     def load(self, directory):
         """Restore what :meth:`save` wrote, with ``paddle.static.load``.
 
+        The branchless schedule's tables come from this run's cfg, not the
+        snapshot, so that a resume with a changed schedule follows the new one
+        under both lowerings.
+
         Args:
             directory (Path): a snapshot directory.
 
@@ -155,6 +159,7 @@ class StaticEngine:
         """
         with paddle.static.scope_guard(self.scope):
             paddle.static.load(self.main, str(pathlib.Path(directory) / _STATE_PREFIX), self.exe)
+            schedule.reload_tables(self.main, self.scope)
 
 
 class DygraphEngine:
