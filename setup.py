@@ -30,6 +30,7 @@ setup(
             "paddle-lr-plot=paddle_lr.tools.plot_lr:main",
             "paddle-lr-bench=paddle_lr.tools.bench:main",
             "paddle-lr-show=paddle_lr.tools.show_lr:main",
+            "paddle-lr-fault-soak=paddle_lr.tools.fault_soak:main",
         ]
     },
 )
