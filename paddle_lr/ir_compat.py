@@ -27,6 +27,7 @@ __all__ = [
     "schedule_guard",
     "clone_for_test",
     "is_schedule_op",
+    "op_names",
 ]
 
 # The op role fluid gave learning-rate ops (``Program._lr_schedule_guard``):
@@ -239,6 +240,31 @@ def is_schedule_op(op):
     if is_pir():
         return op.has_attr("op_role") and op.attrs()["op_role"] == _LR_SCHED_ROLE
     return op.has_attr("op_role") and op.attr("op_role") == _LR_SCHED_ROLE
+
+
+def op_names(program, nested=False):
+    """The names of a program's ops, in order.
+
+    Args:
+        program: a main or startup program.
+        nested (bool): also the ops inside conditional blocks.
+
+    Returns:
+        list[str]: names as the IR spells them (``pd_op.increment_`` in PIR,
+        ``increment`` in the legacy IR).
+    """
+    if not is_pir():
+        blocks = program.blocks if nested else [program.global_block()]
+        return [op.type for block in blocks for op in block.ops]
+
+    def walk(block):
+        for op in block.ops:
+            yield op.name()
+            if nested:
+                for sub in op.blocks():
+                    yield from walk(sub)
+
+    return list(walk(program.global_block()))
 
 
 def _doomed_ops(block):

@@ -11,19 +11,13 @@ from conftest import first_mismatch, golden_params
 ARGS = dict(learning_rate=0.01, warmup_iter=500, warmup_factor=1 / 3)
 
 
-def _op_names(program):
-    if ir_compat.is_pir():
-        return [op.name() for op in program.global_block().ops]
-    return [op.type for block in program.blocks for op in block.ops]
-
-
 @pytest.mark.parametrize("count", [0, 2, 1000])
 def test_one_lookup_whatever_the_boundaries(runner, count):
     bounds = [1000 * (i + 1) for i in range(count)]
     values = paddle_lr.boundary_values(0.01, 0.1, count)
     r = runner(lambda: paddle_lr.exponential_with_warmup_decay(
         boundaries=bounds, values=values, **ARGS, impl="branchless"))
-    names = [n.split(".")[-1].rstrip("_") for n in _op_names(r.main)]
+    names = [n.split(".")[-1].rstrip("_") for n in ir_compat.op_names(r.main, nested=True)]
     computed = [n for n in names if n != "parameter"]
     assert computed == ["increment", "cast", "searchsorted", "index_select"]
 

@@ -14,11 +14,6 @@ SCHEDULE_OPS = {"increment", "conditional_block", "searchsorted", "where",
 X = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4)
 
 
-def op_names(program):
-    block = program.global_block()
-    return [op.name() if ir_compat.is_pir() else op.type for op in block.ops]
-
-
 def build_model(with_schedule, impl="switch", minimize=True):
     x = paddle.static.data("x", [8, 4], "float32")
     y = paddle.static.nn.fc(x, 3, weight_attr=paddle.ParamAttr(
@@ -36,7 +31,7 @@ def test_clone_for_test_drops_schedule_and_counter(runner, impl, minimize):
     r = runner(lambda: build_model(True, impl, minimize))
     x, y, loss, lr = r.outputs
     test, (test_y,) = ir_compat.clone_for_test(r.main, [y])
-    names = op_names(test)
+    names = ir_compat.op_names(test)
     assert not SCHEDULE_OPS & set(names), names
     assert not any(ir_compat.is_schedule_op(op) for op in test.global_block().ops)
     for step in range(3):
@@ -64,7 +59,7 @@ def test_train_and_eval_in_one_process(runner, impl):
 @pytest.mark.skipif(ir_compat.is_pir(), reason="PIR programs have no clone(for_test=True)")
 def test_legacy_clone_for_test_after_minimize_is_clean(runner):
     r = runner(lambda: build_model(True))
-    names = op_names(r.main.clone(for_test=True))
+    names = ir_compat.op_names(r.main.clone(for_test=True))
     assert names == ["mul", "elementwise_add", "elementwise_mul", "reduce_mean"], names
 
 
@@ -81,7 +76,7 @@ def test_inference_model_has_no_schedule(runner, tmp_path, impl):
     with paddle.static.scope_guard(scope):
         program, feeds, fetches = paddle.static.load_inference_model(str(tmp_path / "model"), r.exe)
         (out,) = r.exe.run(program, feed={feeds[0]: X}, fetch_list=fetches)
-    names = op_names(program)
+    names = ir_compat.op_names(program)
     assert not SCHEDULE_OPS & set(names), names
     assert scope.find_var(LR_DECAY_COUNTER) is None, "the counter must not be exported"
     test, test_fetch = ir_compat.clone_for_test(r.main, [y])
@@ -92,4 +87,4 @@ def test_inference_model_has_no_schedule(runner, tmp_path, impl):
         paddle.static.save_inference_model(str(tmp_path / "ref"), [ref_x], [ref_y], reference.exe,
                                            program=reference.main)
         ref_program, _, _ = paddle.static.load_inference_model(str(tmp_path / "ref"), reference.exe)
-    assert names == op_names(ref_program), "export differs from the same model without a schedule"
+    assert names == ir_compat.op_names(ref_program), "export differs from the same model without a schedule"

@@ -137,15 +137,6 @@ def _build_train(paddle, impl, boundaries):
     return loss, feed, sched
 
 
-def _count_ops(block, pir):
-    total = 0
-    for op in block.ops:
-        total += 1
-        if pir:
-            total += sum(_count_ops(sub, pir) for sub in op.blocks())
-    return total
-
-
 class _Config:
     """One (impl, workload, boundaries) program, its scope, and its timings."""
 
@@ -159,9 +150,7 @@ class _Config:
         with paddle.static.program_guard(self.main, self.startup):
             self.fetch, self.feed, self.sched = build(paddle, impl, boundaries)
         self.build_ms = (time.perf_counter() - start) * 1e3
-        pir = ir_compat.is_pir()
-        blocks = [self.main.global_block()] if pir else self.main.blocks
-        self.ops = sum(_count_ops(b, pir) for b in blocks)
+        self.ops = len(ir_compat.op_names(self.main, nested=True))
         self.isolated = self.ops > ISOLATE_OPS
         self.samples = []
 
