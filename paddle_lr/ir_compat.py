@@ -19,6 +19,7 @@ from paddle.tensor.creation import fill_constant
 
 __all__ = [
     "is_pir",
+    "ir_name",
     "is_static_value",
     "step_counter",
     "persistable_float",
@@ -46,6 +47,15 @@ def is_pir():
     from paddle.base import framework
 
     return bool(framework.use_pir_api())
+
+
+def ir_name():
+    """The static IR's name, for manifests and reports.
+
+    Returns:
+        str: ``"pir"`` or ``"legacy"``.
+    """
+    return "pir" if is_pir() else "legacy"
 
 
 def is_static_value(x):

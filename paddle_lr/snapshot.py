@@ -111,7 +111,7 @@ def write_snapshot(directory, iteration, config, mode, save):
         iteration=iteration,
         mode=mode,
         paddle_version=paddle.__version__,
-        ir="pir" if ir_compat.is_pir() else "legacy",
+        ir=ir_compat.ir_name(),
         config=dict(config),
         files=files,
     )
