@@ -13,14 +13,13 @@ the optimizer, as the original training scripts did by hand::
 import copy
 import difflib
 import functools
-import math
 import re
 import warnings
 
 import paddle
 import yaml
 
-from . import rules
+from . import planning, rules
 from .optimizer import L2Decay, Momentum
 from .reference import boundary_values
 from .schedule import IMPLS, exponential_with_warmup_decay
@@ -284,7 +283,7 @@ def scale_for_batch(config, num_devices=None):
             out.lr_values = [v * ratio for v in out.lr_values]
     if out.scale_iters_by_batch:
         def iters(n):
-            return max(1, int(math.floor(n / ratio + 0.5)))
+            return max(1, planning.convert_iters(n, out.ref_batch_size, total_batch(out)))
 
         out.warm_up_iter = iters(out.warm_up_iter) if out.warm_up_iter else 0
         out.lr_steps = [iters(s) for s in out.lr_steps]

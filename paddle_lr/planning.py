@@ -7,7 +7,7 @@ epochs; on ``images`` images at ``batch`` the same epochs take::
     iters = ref_iters * ref_batch * images / (ref_images * batch)
 
 computed exactly (fractions) and rounded to the nearest iteration only at the
-end, half up as :func:`paddle_lr.config.scale_for_batch` rounds. Rounding the
+end, half up (:func:`convert_iters`, which :func:`paddle_lr.config.scale_for_batch` uses too). Rounding the
 epochs first loses iterations: COCO17's 4000 warmup iterations at batch 64 are
 2.1642 epochs, 768 iterations on 22720 images at batch 64, where 2.16 epochs
 would be 767.
@@ -17,11 +17,28 @@ from fractions import Fraction
 
 from . import rules
 
-__all__ = ["epochs_of", "plan_schedule"]
+__all__ = ["epochs_of", "convert_iters", "plan_schedule"]
 
 
 def _nearest(x):
     return math.floor(x + Fraction(1, 2))
+
+
+def convert_iters(iters, ref_batch, batch, ref_images=1, images=1):
+    """Iterations at ``batch`` on ``images`` images covering the epochs of ``iters`` at the reference.
+
+    Args:
+        iters (float or int): reference iterations (fractional warmups allowed).
+        ref_batch (int): the reference total batch.
+        batch (int): the target total batch.
+        ref_images (int): the reference dataset size (the same dataset by default).
+        images (int): the target dataset size.
+
+    Returns:
+        int: ``iters * ref_batch * images / (ref_images * batch)``, computed
+        exactly and rounded to the nearest iteration, half up.
+    """
+    return _nearest(Fraction(iters) * Fraction(ref_batch, ref_images) * Fraction(images, batch))
 
 
 def epochs_of(iters, images, batch):

@@ -289,11 +289,13 @@ def warn_schedule(boundaries, warmup_iter, warmup_factor, max_iter=None, lr_gamm
             f"{n['warmup_iter']}: {warmup_iter!r} covers {n['boundaries']} {covered!r}, "
             "the warmup overrides the decay there"
         )
-    last = max([warmup_iter, *boundaries, *([max_iter] if max_iter is not None else [])])
+    # The key that reaches furthest (max_iter first, so that it is named on a tie).
+    reach = {n["max_iter"]: max_iter, n["boundaries"]: boundaries[-1] if boundaries else None,
+             n["warmup_iter"]: warmup_iter}
+    key, last = max(((k, v) for k, v in reach.items() if v is not None), key=lambda kv: kv[1])
     if last > FLOAT32_EXACT_STEPS:
         issued.append(
-            f"{n['max_iter'] if max_iter is not None and max_iter == last else n['boundaries']}: "
-            f"the schedule runs past 2**24 steps ({last!r}), where the float32 step counter "
+            f"{key}: the schedule runs past 2**24 steps ({last!r}), where the float32 step counter "
             "can no longer tell neighbouring steps apart"
         )
     for message in issued:

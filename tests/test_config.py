@@ -120,7 +120,8 @@ def test_missing_file_is_named(tmp_path):
     [
         (["lr_steps=[100, 200000]"], "lr_steps: [200000] at or beyond max_iter=180000"),
         (["warm_up_iter=130000"], "warm_up_iter: 130000.0 covers lr_steps [120000]"),
-        (["max_iter=20000000", "lr_steps=[10000000, 17000000]"], "past 2**24 steps"),
+        (["max_iter=20000000", "lr_steps=[10000000, 17000000]"], "max_iter: the schedule runs past 2**24 steps"),
+        (["warm_up_iter=20000000"], "warm_up_iter: the schedule runs past 2**24 steps (20000000.0)"),
         (["lr_gamma=2"], "lr_gamma: 2.0 > 1, the lr grows at each boundary"),
         (["warm_up_factor=3"], "warm_up_factor: 3.0 > 1, the warmup comes down to the lr"),
     ],

@@ -2,12 +2,13 @@
 import argparse
 import logging
 import os
+import pathlib
 import sys
 import warnings
 
 from .. import rules
 
-__all__ = ["UsageError", "ArgumentParser", "add_config_args", "load_config_args", "run"]
+__all__ = ["UsageError", "ArgumentParser", "add_config_args", "load_config_args", "new_directory", "run"]
 
 
 class UsageError(Exception):
@@ -50,6 +51,23 @@ def load_config_args(args):
     from ..config import load_config
 
     return load_config(args.config, args.opt)
+
+
+def new_directory(prog, option, value):
+    """A directory the tool is about to create, which must not exist yet.
+
+    Args:
+        prog (str): the tool's name, for the message.
+        option (str): the option that named it (``--out``).
+        value (str): the path given.
+
+    Returns:
+        pathlib.Path: the path.
+    """
+    path = pathlib.Path(value)
+    if path.exists():
+        raise UsageError(f"{prog}: {option} must not exist yet, got {str(path)!r}")
+    return path
 
 
 def _format_warning(message, category, filename, lineno, line=None):

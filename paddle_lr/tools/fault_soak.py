@@ -25,7 +25,7 @@ import sys
 
 from .. import fault, rules
 from ..config import load_config
-from ._cli import ArgumentParser, UsageError, add_config_args, run
+from ._cli import ArgumentParser, UsageError, add_config_args, new_directory, run
 
 __all__ = ["main"]
 
@@ -128,9 +128,7 @@ def _parser():
 
 def _main(argv):
     args = _parser().parse_args(argv)
-    work = pathlib.Path(args.work)
-    if work.exists():
-        raise UsageError(f"fault_soak.py: --work must not exist yet, got {str(work)!r}")
+    work = new_directory("fault_soak.py", "--work", args.work)
     jobs = rules.integer("--jobs", args.jobs, low=1)
     overrides = [*_SOAK_OVERRIDES, f"dataset_dir={work / 'data'}", *args.opt]
     config = load_config(args.config, overrides)

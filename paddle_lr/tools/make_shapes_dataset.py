@@ -6,10 +6,9 @@ Writes ``DIR/{train,val}/*.png`` and ``DIR/annotations/instances_{train,val}.jso
 1 to 4 rectangles, ellipses and triangles per image on noisy backgrounds. The
 same arguments give the same bytes.
 """
-import pathlib
 
 from .. import config, rules, shapes
-from ._cli import ArgumentParser, UsageError, run
+from ._cli import ArgumentParser, new_directory, run
 
 __all__ = ["main"]
 
@@ -30,9 +29,7 @@ def _parser():
 
 def _main(argv):
     args = _parser().parse_args(argv)
-    out = pathlib.Path(args.out)
-    if out.exists():
-        raise UsageError(f"make_shapes_dataset.py: --out must not exist yet, got {str(out)!r}")
+    out = new_directory("make_shapes_dataset.py", "--out", args.out)
     shapes.make_shapes(
         out,
         train=rules.integer("--train", args.train, low=1),
