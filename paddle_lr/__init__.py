@@ -14,14 +14,18 @@ warnings.filterwarnings("ignore", message="No ccache found", category=UserWarnin
 import zlib  # noqa: E402,F401
 import PIL.Image  # noqa: E402,F401
 
-from .control_flow import Switch
-from .optimizer import L2Decay, Momentum
-from .counter import autoincreased_step_counter, decay_step_counter
-from .reference import boundary_values, lr_at
 from .rules import ConfigError, ConfigTypeError, ScheduleWarning
-from .ir_compat import clone_for_test
-from .schedule import exponential_with_warmup_decay, reload_tables
-from .scheduler import WarmupPiecewiseDecay
+from .graph.counter import autoincreased_step_counter, decay_step_counter
+from .graph.ir import clone_for_test
+from .graph.switch import Switch
+from .optimizer import L2Decay, Momentum
+from .schedules.warmup_piecewise import (
+    WarmupPiecewiseDecay,
+    boundary_values,
+    exponential_with_warmup_decay,
+    lr_at,
+    reload_tables,
+)
 from . import config
 
 __all__ = [

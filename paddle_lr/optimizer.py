@@ -1,7 +1,8 @@
 """Momentum that takes the in-graph learning-rate tensor, with fluid's keywords."""
 import paddle
 
-from . import ir_compat, rules
+from . import rules
+from .graph import ir
 
 __all__ = ["Momentum", "L2Decay"]
 
@@ -61,7 +62,7 @@ class Momentum(paddle.optimizer.Momentum):
             )
         momentum = rules.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self._lr_tensor = None
-        if ir_compat.is_static_value(learning_rate):
+        if ir.is_static_value(learning_rate):
             if learning_rate.dtype != paddle.float32:
                 raise rules.ConfigTypeError(
                     f"learning_rate: a tensor learning rate must be float32, got {learning_rate.dtype}"

@@ -7,17 +7,20 @@ epochs; on ``images`` images at ``batch`` the same epochs take::
     iters = ref_iters * ref_batch * images / (ref_images * batch)
 
 computed exactly (fractions) and rounded to the nearest iteration only at the
-end, half up (:func:`convert_iters`, which :func:`paddle_lr.config.scale_for_batch` uses too). Rounding the
+end, half up (:func:`convert_iters`, which :func:`scale_for_batch` uses too). Rounding the
 epochs first loses iterations: COCO17's 4000 warmup iterations at batch 64 are
 2.1642 epochs, 768 iterations on 22720 images at batch 64, where 2.16 epochs
 would be 767.
 """
+import copy
 import math
 from fractions import Fraction
 
 from . import rules
+from .config.keys import AttrDict
+from .config.loading import validate
 
-__all__ = ["epochs_of", "convert_iters", "plan_schedule"]
+__all__ = ["epochs_of", "convert_iters", "plan_schedule", "total_batch", "scale_for_batch"]
 
 
 def _nearest(x):
@@ -113,3 +116,50 @@ def plan_schedule(images, batch, *, ref_images=None, ref_batch=None, ref_warmup_
         plan["max_iter"] = rules.integer("max_iter (converted)", _nearest(epochs * iters_per_epoch), low=1)
         plan["max_iter_epochs"] = float(epochs)
     return plan
+
+
+def total_batch(config, num_devices=None):
+    """Images per iteration over all devices.
+
+    Args:
+        config (AttrDict): a validated cfg.
+        num_devices (int, optional): the devices actually used; ``cfg.num_devices`` by default.
+
+    Returns:
+        int: ``num_devices * im_per_batch``.
+    """
+    return (num_devices or config.num_devices) * config.im_per_batch
+
+
+def scale_for_batch(config, num_devices=None):
+    """Apply the linear scaling switches for the actual total batch.
+
+    With ``scale_lr_by_batch``, ``learning_rate`` (and ``lr_values``) are multiplied
+    by ``total / ref_batch_size``; with ``scale_iters_by_batch``, ``warm_up_iter``,
+    ``lr_steps``, ``max_iter`` and ``snapshot_iter`` are multiplied by
+    ``ref_batch_size / total`` and rounded to the nearest iteration, so that the
+    schedule keeps its length in epochs.
+
+    Args:
+        config (AttrDict): a validated cfg.
+        num_devices (int, optional): the devices actually used; ``cfg.num_devices`` by default.
+
+    Returns:
+        AttrDict: a new validated cfg with ``num_devices`` set and the scaling applied.
+    """
+    out = AttrDict(copy.deepcopy(dict(config)))
+    out.num_devices = num_devices or config.num_devices
+    ratio = total_batch(out) / out.ref_batch_size
+    if out.scale_lr_by_batch:
+        out.learning_rate = out.learning_rate * ratio
+        if out.lr_values is not None:
+            out.lr_values = [v * ratio for v in out.lr_values]
+    if out.scale_iters_by_batch:
+        def iters(n):
+            return max(1, convert_iters(n, out.ref_batch_size, total_batch(out)))
+
+        out.warm_up_iter = iters(out.warm_up_iter) if out.warm_up_iter else 0
+        out.lr_steps = [iters(s) for s in out.lr_steps]
+        out.max_iter = iters(out.max_iter)
+        out.snapshot_iter = iters(out.snapshot_iter)
+    return validate(out)

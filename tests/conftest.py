@@ -80,7 +80,7 @@ class StaticRunner:
 
     def jump_to(self, step):
         """Make the next run of the main program see decay step ``step``."""
-        self.set_tensor(paddle_lr.counter.LR_DECAY_COUNTER, np.array([step - 1], dtype=np.int64))
+        self.set_tensor(paddle_lr.graph.counter.LR_DECAY_COUNTER, np.array([step - 1], dtype=np.int64))
 
 
 @pytest.fixture

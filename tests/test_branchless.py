@@ -4,8 +4,8 @@ import paddle
 import pytest
 
 import paddle_lr
-import paddle_lr.schedule as schedule
-from paddle_lr import ir_compat
+import paddle_lr.schedules.warmup_piecewise as schedule
+from paddle_lr.graph import ir as ir
 from conftest import first_mismatch, golden_params
 
 ARGS = dict(learning_rate=0.01, warmup_iter=500, warmup_factor=1 / 3)
@@ -17,7 +17,7 @@ def test_one_lookup_whatever_the_boundaries(runner, count):
     values = paddle_lr.boundary_values(0.01, 0.1, count)
     r = runner(lambda: paddle_lr.exponential_with_warmup_decay(
         boundaries=bounds, values=values, **ARGS, impl="branchless"))
-    names = [n.split(".")[-1].rstrip("_") for n in ir_compat.op_names(r.main, nested=True)]
+    names = [n.split(".")[-1].rstrip("_") for n in ir.op_names(r.main, nested=True)]
     computed = [n for n in names if n != "parameter"]
     assert computed == ["increment", "cast", "searchsorted", "index_select"]
 

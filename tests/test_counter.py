@@ -4,8 +4,8 @@ import paddle
 import pytest
 
 import paddle_lr
-from paddle_lr import ir_compat
-from paddle_lr.counter import LR_DECAY_COUNTER
+from paddle_lr.graph import ir as ir
+from paddle_lr.graph.counter import LR_DECAY_COUNTER
 
 ARGS = dict(learning_rate=0.01, boundaries=[6, 9], values=[0.01, 0.001, 0.0001],
             warmup_iter=4, warmup_factor=1.0 / 3.0)
@@ -41,7 +41,7 @@ def test_default_name_and_decay_counter(runner):
 
 
 def count_increments(program):
-    return sum(name in ("increment", "pd_op.increment_") for name in ir_compat.op_names(program))
+    return sum(name in ("increment", "pd_op.increment_") for name in ir.op_names(program))
 
 
 def test_two_schedules_share_one_counter(runner):

@@ -4,8 +4,8 @@ import paddle
 import pytest
 
 import paddle_lr
-from paddle_lr import ir_compat
-from paddle_lr.counter import LR_DECAY_COUNTER
+from paddle_lr.graph import ir as ir
+from paddle_lr.graph.counter import LR_DECAY_COUNTER
 
 ARGS = dict(learning_rate=0.1, boundaries=[3, 5], values=[0.1, 0.05, 0.025],
             warmup_iter=2, warmup_factor=0.25)
@@ -30,10 +30,10 @@ def build_model(with_schedule, impl="switch", minimize=True):
 def test_clone_for_test_drops_schedule_and_counter(runner, impl, minimize):
     r = runner(lambda: build_model(True, impl, minimize))
     x, y, loss, lr = r.outputs
-    test, (test_y,) = ir_compat.clone_for_test(r.main, [y])
-    names = ir_compat.op_names(test)
+    test, (test_y,) = ir.clone_for_test(r.main, [y])
+    names = ir.op_names(test)
     assert not SCHEDULE_OPS & set(names), names
-    assert not any(ir_compat.is_schedule_op(op) for op in test.global_block().ops)
+    assert not any(ir.is_schedule_op(op) for op in test.global_block().ops)
     for step in range(3):
         r.run([lr], feed={"x": X})
         before = int(r.tensor(LR_DECAY_COUNTER)[0])
@@ -47,7 +47,7 @@ def test_train_and_eval_in_one_process(runner, impl):
     """Interleaved eval runs change neither the lr sequence nor the parameters' path."""
     plain = runner(lambda: build_model(True, impl))
     mixed = runner(lambda: build_model(True, impl))
-    test, test_fetch = ir_compat.clone_for_test(mixed.main, [mixed.outputs[1]])
+    test, test_fetch = ir.clone_for_test(mixed.main, [mixed.outputs[1]])
     for step in range(7):
         (lr_a,) = plain.run([plain.outputs[3]], feed={"x": X})
         (lr_b,) = mixed.run([mixed.outputs[3]], feed={"x": X})
@@ -56,10 +56,10 @@ def test_train_and_eval_in_one_process(runner, impl):
         np.testing.assert_array_equal(plain.tensor("fc_w"), mixed.tensor("fc_w"), err_msg=f"step {step}")
 
 
-@pytest.mark.skipif(ir_compat.is_pir(), reason="PIR programs have no clone(for_test=True)")
+@pytest.mark.skipif(ir.is_pir(), reason="PIR programs have no clone(for_test=True)")
 def test_legacy_clone_for_test_after_minimize_is_clean(runner):
     r = runner(lambda: build_model(True))
-    names = ir_compat.op_names(r.main.clone(for_test=True))
+    names = ir.op_names(r.main.clone(for_test=True))
     assert names == ["mul", "elementwise_add", "elementwise_mul", "reduce_mean"], names
 
 
@@ -76,10 +76,10 @@ def test_inference_model_has_no_schedule(runner, tmp_path, impl):
     with paddle.static.scope_guard(scope):
         program, feeds, fetches = paddle.static.load_inference_model(str(tmp_path / "model"), r.exe)
         (out,) = r.exe.run(program, feed={feeds[0]: X}, fetch_list=fetches)
-    names = ir_compat.op_names(program)
+    names = ir.op_names(program)
     assert not SCHEDULE_OPS & set(names), names
     assert scope.find_var(LR_DECAY_COUNTER) is None, "the counter must not be exported"
-    test, test_fetch = ir_compat.clone_for_test(r.main, [y])
+    test, test_fetch = ir.clone_for_test(r.main, [y])
     (expected,) = r.run(test_fetch, feed={"x": X}, program=test)
     np.testing.assert_array_equal(out, expected)
     ref_x, ref_y, _, _ = reference.outputs
@@ -87,4 +87,4 @@ def test_inference_model_has_no_schedule(runner, tmp_path, impl):
         paddle.static.save_inference_model(str(tmp_path / "ref"), [ref_x], [ref_y], reference.exe,
                                            program=reference.main)
         ref_program, _, _ = paddle.static.load_inference_model(str(tmp_path / "ref"), reference.exe)
-    assert names == ir_compat.op_names(ref_program), "export differs from the same model without a schedule"
+    assert names == ir.op_names(ref_program), "export differs from the same model without a schedule"

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from paddle_lr import fault
+from paddle_lr.demo import fault
 from paddle_lr.tools import train as train_tool
 
 import trainkit

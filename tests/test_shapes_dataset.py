@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from paddle_lr import data, model, shapes
+from paddle_lr.demo import coco_data as data, detector as model, shapes_dataset as shapes
 from paddle_lr.config import load_config
-from paddle_lr.evaluate import coco_box_ap
+from paddle_lr.demo.evaluate import coco_box_ap
 from paddle_lr.rules import ConfigError
 from paddle_lr.tools import make_shapes_dataset
 

@@ -6,8 +6,8 @@ import json
 import paddle
 import pytest
 
-from paddle_lr import snapshot, train_log
-from paddle_lr.snapshot import SnapshotError, SnapshotWarning
+from paddle_lr.demo import snapshot, train_log
+from paddle_lr.demo.snapshot import SnapshotError, SnapshotWarning
 from paddle_lr.tools import train as train_tool
 
 import trainkit

@@ -4,17 +4,17 @@ import paddle
 import pytest
 
 import paddle_lr
-from paddle_lr import ir_compat
+from paddle_lr.graph import ir as ir
 
 
 def const(value, dtype="float32"):
-    return ir_compat.cpu_constant(value, dtype)
+    return ir.cpu_constant(value, dtype)
 
 
 def build_switch(x_value, thresholds, with_default=True):
     """out = index of the first threshold with x < threshold, else -1 (default)."""
     x = const(x_value)
-    out = ir_compat.persistable_float("out", value=-99.0)
+    out = ir.persistable_float("out", value=-99.0)
     with paddle_lr.Switch() as switch:
         for i, t in enumerate(thresholds):
             with switch.case(x < const(t)):
@@ -44,15 +44,15 @@ def test_first_true_case_wins(runner, x, thresholds, with_default, expected):
 def test_untaken_case_ops_do_not_run(runner):
     def build():
         x = const(1.5)
-        taken = ir_compat.persistable_float("taken", value=0.0)
+        taken = ir.persistable_float("taken", value=0.0)
         with paddle_lr.Switch() as switch:
             for i, t in enumerate([1.0, 2.0]):
                 with switch.case(x < const(t)):
                     # Each case bumps a marker; only the taken case's marker may move.
                     paddle.assign(const(float(i + 10)), output=taken)
-                    paddle.increment(ir_compat.persistable_float(f"marker_{i}", value=0.0), 1.0)
+                    paddle.increment(ir.persistable_float(f"marker_{i}", value=0.0), 1.0)
             with switch.default():
-                paddle.increment(ir_compat.persistable_float("marker_default", value=0.0), 1.0)
+                paddle.increment(ir.persistable_float("marker_default", value=0.0), 1.0)
         return taken
 
     r = runner(build)
@@ -65,7 +65,7 @@ def test_untaken_case_ops_do_not_run(runner):
 
 def test_nested_switch(runner):
     def build():
-        out = ir_compat.persistable_float("out")
+        out = ir.persistable_float("out")
         x, y = const(1.0), const(5.0)
         with paddle_lr.Switch() as outer:
             with outer.case(x < const(2.0)):
@@ -87,7 +87,7 @@ def test_switch_reads_the_step(runner):
 
     def build():
         step = paddle_lr.decay_step_counter()
-        out = ir_compat.persistable_float("out")
+        out = ir.persistable_float("out")
         with paddle_lr.Switch() as switch:
             with switch.case(step < const(2.0)):
                 paddle.assign(const(10.0), output=out)

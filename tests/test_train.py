@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from paddle_lr import training
+from paddle_lr.demo import training
 from paddle_lr.tools import train as train_tool
 
 import trainkit

@@ -7,6 +7,7 @@ import numpy as np
 import paddle
 
 import paddle_lr
+import paddle_lr.demo.fault
 from paddle_lr.config import load_config, schedule_args
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -46,7 +47,7 @@ def train_args(dataset_dir, output, *flags, extra=()):
 def subprocess_env(**extra):
     """The environment of a tool subprocess: the repo importable, Paddle quiet."""
     env = dict(os.environ, GLOG_minloglevel="2", PYTHONPATH=str(REPO))
-    env.pop(paddle_lr.fault.ENV, None)
+    env.pop(paddle_lr.demo.fault.ENV, None)
     env.update(extra)
     return env
 

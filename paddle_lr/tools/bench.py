@@ -107,7 +107,7 @@ def _build_bare(paddle, impl, boundaries):
     # run. 2.6 finds it by ``sched._var_name``, 3.x by ``program.lr_name``.
     from paddle.utils import unique_name
 
-    from paddle_lr import ir_compat
+    from paddle_lr.graph import ir as ir_compat
 
     name = unique_name.generate("learning_rate")
     lr_var = ir_compat.persistable_float(name)
@@ -141,7 +141,7 @@ class _Config:
     """One (impl, workload, boundaries) program, its scope, and its timings."""
 
     def __init__(self, paddle, impl, workload, boundaries):
-        from paddle_lr import ir_compat
+        from paddle_lr.graph import ir as ir_compat
 
         self.impl, self.workload, self.boundaries = impl, workload, boundaries
         self.main, self.startup = paddle.static.Program(), paddle.static.Program()

@@ -23,7 +23,8 @@ import signal
 import subprocess
 import sys
 
-from .. import fault, rules
+from .. import rules
+from ..demo import fault
 from ..config import load_config
 from ._cli import ArgumentParser, UsageError, add_config_args, new_directory, run
 

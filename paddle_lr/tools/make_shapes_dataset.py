@@ -7,7 +7,8 @@ Writes ``DIR/{train,val}/*.png`` and ``DIR/annotations/instances_{train,val}.jso
 same arguments give the same bytes.
 """
 
-from .. import config, rules, shapes
+from .. import config, rules
+from ..demo import shapes_dataset as shapes
 from ._cli import ArgumentParser, new_directory, run
 
 __all__ = ["main"]

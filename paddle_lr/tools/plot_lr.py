@@ -11,10 +11,11 @@ import os
 
 import numpy as np
 
-from ..annotations import count_images, train_annotations
-from ..config import scale_for_batch, schedule_args, total_batch
+from ..coco_count import count_images, train_annotations
+from ..config import schedule_args
+from ..planning import scale_for_batch, total_batch
 from ..planning import epochs_of
-from ..reference import lr_at
+from ..schedules.warmup_piecewise import lr_at
 from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
 
 __all__ = ["main", "lr_segments", "dataset_images"]

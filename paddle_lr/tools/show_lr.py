@@ -15,9 +15,10 @@ import paddle
 from tqdm import tqdm
 
 from .. import rules
-from ..config import build_lr, scale_for_batch, schedule_args
-from ..reference import lr_at
-from ..schedule import IMPLS
+from ..config import build_lr, schedule_args
+from ..planning import scale_for_batch
+from ..schedules.warmup_piecewise import lr_at
+from ..schedules.lowerings import IMPLS
 from ._cli import ArgumentParser, add_config_args, load_config_args, run
 
 __all__ = ["main", "run_graph"]

@@ -9,7 +9,7 @@ twin of the schedule, under ``paddle.DataParallel`` when started with
 """
 import paddle
 
-from .. import training
+from ..demo import training
 from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
 
 __all__ = ["main"]

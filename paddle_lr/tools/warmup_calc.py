@@ -7,7 +7,7 @@
 """
 import json
 
-from ..annotations import count_images
+from ..coco_count import count_images
 from ..planning import plan_schedule
 from ._cli import ArgumentParser, run
 

@@ -20,7 +20,7 @@ Two lowerings of the same schedule, bit-identical to :func:`paddle_lr.lr_at`:
 
 What runs where: the counter, its increment and cast, and the constants the
 switch compares the step with are created on the CPU place (see
-:mod:`paddle_lr.ir_compat`), as the original did with ``force_cpu``; so are the
+:mod:`paddle_lr.graph.ir`), as the original did with ``force_cpu``; so are the
 warmup comparison and ramp of an untabulated warmup. The branchless tables are
 parameters initialised on the executor's place (the CPU on a CPU build), like
 the switch's ``learning_rate`` variable.
@@ -31,14 +31,13 @@ import numpy as np
 import paddle
 from paddle.utils import unique_name
 
-from . import ir_compat, rules
-from .control_flow import Switch
-from .counter import decay_step_counter
-from .reference import lr_at
+from .. import rules
+from ..graph import ir
+from ..graph.counter import decay_step_counter
+from ..graph.switch import Switch
+from .lowerings import IMPLS
 
-__all__ = ["exponential_with_warmup_decay", "reload_tables", "IMPLS"]
-
-IMPLS = ("switch", "branchless")
+__all__ = ["exponential_with_warmup_decay", "lr_at", "boundary_values", "WarmupPiecewiseDecay", "reload_tables", "IMPLS"]
 
 
 def exponential_with_warmup_decay(
@@ -76,7 +75,7 @@ def exponential_with_warmup_decay(
     )
     rules.warn_schedule(boundaries, warmup_iter, warmup_factor)
     global_step = decay_step_counter()
-    with ir_compat.schedule_guard():
+    with ir.schedule_guard():
         build = _switch if impl == "switch" else _branchless
         return build(global_step, learning_rate, boundaries, values, warmup_iter, warmup_factor)
 
@@ -88,18 +87,18 @@ def _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor):
 
 
 def _switch(global_step, learning_rate, boundaries, values, warmup_iter, warmup_factor):
-    lr = ir_compat.persistable_float(unique_name.generate("learning_rate"))
-    warmup_iter_var = ir_compat.cpu_constant(float(warmup_iter))
+    lr = ir.persistable_float(unique_name.generate("learning_rate"))
+    warmup_iter_var = ir.cpu_constant(float(warmup_iter))
     with Switch() as switch:
         with switch.case(global_step < warmup_iter_var):
             decayed_lr = _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor)
             paddle.assign(decayed_lr, output=lr)
         for boundary, value in zip(boundaries, values):
-            boundary_val = ir_compat.cpu_constant(float(boundary))
-            value_var = ir_compat.cpu_constant(float(value))
+            boundary_val = ir.cpu_constant(float(boundary))
+            value_var = ir.cpu_constant(float(value))
             with switch.case(global_step < boundary_val):
                 paddle.assign(value_var, output=lr)
-        last_value_var = ir_compat.cpu_constant(float(values[-1]))
+        last_value_var = ir.cpu_constant(float(values[-1]))
         with switch.default():
             paddle.assign(last_value_var, output=lr)
     return lr
@@ -144,7 +143,7 @@ def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, war
     lr = paddle.index_select(table, paddle.searchsorted(bounds, global_step, right=True))
     if tabulated:
         return lr
-    warmup_iter_var = ir_compat.cpu_constant(float(warmup_iter))
+    warmup_iter_var = ir.cpu_constant(float(warmup_iter))
     ramp = _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor)
     return paddle.where(global_step < warmup_iter_var, ramp, lr)
 
@@ -181,3 +180,90 @@ def reload_tables(program, scope=None):
         place = paddle.CUDAPlace(place.gpu_device_id()) if place.is_gpu_place() else paddle.CPUPlace()
         tensor.set(array, place)
     return list(tables)
+
+
+# -- the reference --------------------------------------------------------
+
+_F32 = np.float32
+
+
+def boundary_values(learning_rate, lr_gamma, num_boundaries):
+    """The piecewise values of the R-CNN recipe, as the original derived them.
+
+    Args:
+        learning_rate (float): the base learning rate.
+        lr_gamma (float): the factor applied at each boundary.
+        num_boundaries (int): ``len(lr_steps)``.
+
+    Returns:
+        list[float]: ``[learning_rate * lr_gamma ** i for i in range(num_boundaries + 1)]``,
+        in Python floats (float64), exactly as the original cfg code computed them.
+    """
+    return [learning_rate * lr_gamma ** i for i in range(num_boundaries + 1)]
+
+
+def lr_at(step, learning_rate, boundaries, values, warmup_iter, warmup_factor):
+    """The learning rate that fluid's warmup + piecewise graph gives at ``step``.
+
+    Args:
+        step (int or array of int): the value of the step counter (0 at the
+            first run of the main program). An array gives an array.
+        learning_rate (float): the base learning rate, the target of the warmup.
+        boundaries (sequence of int): absolute steps at which the value changes.
+        values (sequence of float): ``len(boundaries) + 1`` piecewise values.
+        warmup_iter (float): warmup length in steps; 0 means no warmup.
+        warmup_factor (float): the lr multiplier at step 0 of the warmup.
+
+    Returns:
+        numpy.float32 (or a float32 array shaped like ``step``): the learning rate,
+        bit-identical to the original graph.
+    """
+    s = np.asarray(step, dtype=np.int64).astype(_F32)
+    warm = _F32(warmup_iter)
+    piece = np.full(s.shape, _F32(values[-1]), dtype=_F32)
+    # Walk the cases backwards so that the first true case wins, as in a Switch.
+    for bound, value in reversed(list(zip(boundaries, values))):
+        piece = np.where(s < _F32(bound), _F32(value), piece)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = (s / warm).astype(_F32)
+        one_minus = (_F32(1) - alpha).astype(_F32)
+        factor = ((_F32(warmup_factor) * one_minus).astype(_F32) + alpha).astype(_F32)
+        ramp = (_F32(learning_rate) * factor).astype(_F32)
+    out = np.where(s < warm, ramp, piece).astype(_F32)
+    return out[()] if out.ndim == 0 else out
+
+
+# -- the dygraph twin ------------------------------------------------------
+
+class WarmupPiecewiseDecay(paddle.optimizer.lr.LRScheduler):
+    """Linear warmup then piecewise values, step for step equal to the static graph.
+
+    The value after ``k`` calls of :meth:`step` is ``lr_at(k, ...)``, bit for bit
+    in float32: step 0 is the first training step, as the static counter's first
+    run. Boundaries are absolute steps (no shift by the warmup, unlike
+    ``LinearWarmup(PiecewiseDecay(...))``). ``state_dict`` holds the step, so a
+    resumed scheduler continues exactly.
+
+    Args:
+        learning_rate (float): the lr the warmup ramps to.
+        boundaries (list[int]): strictly increasing absolute steps.
+        values (list[float]): ``len(boundaries) + 1`` values.
+        warmup_iter (float): warmup length in steps (0 disables it).
+        warmup_factor (float): the multiplier at step 0.
+        last_epoch (int): the step already done (-1 to start from step 0).
+        verbose (bool): print the lr at each step (Paddle's option).
+    """
+
+    def __init__(
+        self, learning_rate, boundaries, values, warmup_iter, warmup_factor, last_epoch=-1, verbose=False
+    ):
+        self.schedule = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
+        super().__init__(learning_rate=self.schedule[0], last_epoch=last_epoch, verbose=verbose)
+
+    def get_lr(self):
+        """The learning rate of the current step.
+
+        Returns:
+            float: ``lr_at(self.last_epoch, ...)`` as a Python float (exact in float32).
+        """
+        return float(lr_at(self.last_epoch, *self.schedule))

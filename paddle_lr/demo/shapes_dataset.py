@@ -21,7 +21,7 @@ import shutil
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import rules
+from .. import rules
 
 __all__ = ["CLASSES", "SPLITS", "is_complete", "make_shapes", "ensure_shapes"]
 

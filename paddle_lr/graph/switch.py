@@ -4,13 +4,13 @@ import functools
 
 import paddle
 
-from . import ir_compat
+from . import ir
 
 __all__ = ["Switch"]
 
 
 def _check_condition(condition):
-    if not ir_compat.is_static_value(condition):
+    if not ir.is_static_value(condition):
         raise TypeError(
             f"Switch.case: condition must be a static-graph tensor, got {type(condition).__name__}"
         )
@@ -33,7 +33,7 @@ class Switch:
 
     Example::
 
-        lr = paddle_lr.ir_compat.persistable_float("lr")
+        lr = paddle_lr.ir.persistable_float("lr")
         with Switch() as switch:
             with switch.case(step < warmup):
                 paddle.assign(ramp, output=lr)
@@ -61,7 +61,7 @@ class Switch:
         if not self.inside_scope:
             raise ValueError("Switch.case: must be called inside 'with Switch() as switch:'")
         _check_condition(condition)
-        with ir_compat.schedule_guard():
+        with ir.schedule_guard():
             if not self.pre_not_conditions:
                 taken = condition
                 self.pre_not_conditions.append(paddle.logical_not(condition))
@@ -88,7 +88,7 @@ class Switch:
     @staticmethod
     @contextlib.contextmanager
     def _block(cond):
-        with ir_compat.schedule_guard(), ir_compat.conditional_block(cond):
+        with ir.schedule_guard(), ir.conditional_block(cond):
             yield
 
     def __enter__(self):

@@ -1,7 +1,7 @@
 """Fluid's persistable global step counters, on both static IRs."""
 import paddle
 
-from . import ir_compat
+from . import ir
 
 __all__ = ["autoincreased_step_counter", "decay_step_counter", "LR_DECAY_COUNTER"]
 
@@ -35,7 +35,7 @@ def autoincreased_step_counter(counter_name=None, begin=1, step=1):
         raise TypeError(f"counter_name: must be a str, got {counter_name!r}")
     _check_int("begin", begin)
     _check_int("step", step)
-    counter, _ = ir_compat.step_counter(counter_name or _STEP_COUNTER, begin, step)
+    counter, _ = ir.step_counter(counter_name or _STEP_COUNTER, begin, step)
     return counter
 
 
@@ -49,5 +49,5 @@ def decay_step_counter(begin=0):
         The float32 [1] step, cast from the int64 counter.
     """
     counter = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)
-    with ir_compat.schedule_guard():
+    with ir.schedule_guard():
         return paddle.cast(counter, "float32")

@@ -1,6 +1,6 @@
 """The training run behind ``tools/train.py``: the demo detector, driven by the cfg.
 
-Two engines train the same :class:`~paddle_lr.model.TinyCenterNet` with the
+Two engines train the same :class:`~paddle_lr.demo.detector.TinyCenterNet` with the
 same interface (``step``, ``predict``, ``save``, ``load``):
 
 :class:`StaticEngine`
@@ -31,8 +31,13 @@ import paddle
 from paddle.base.unique_name import UniqueNameGenerator
 from tqdm import tqdm
 
-from . import config as config_lib
-from . import data, evaluate, fault, model, schedule, shapes, snapshot
+from .. import config as config_lib
+from .. import planning
+from ..schedules import warmup_piecewise as schedule
+from . import coco_data as data
+from . import detector as model
+from . import evaluate, fault, snapshot
+from . import shapes_dataset as shapes
 from .train_log import TrainLog
 
 __all__ = ["LOG_NAME", "FINAL_NAME", "world", "StaticEngine", "DygraphEngine", "train"]
@@ -307,7 +312,7 @@ def _evaluate(engine, val_set):
 
 
 def _run_iterations(engine, config, train_set, output, start, rank, world_size):
-    total = config_lib.total_batch(config)
+    total = planning.total_batch(config)
     writer = rank == 0
     lrs = []
     log = TrainLog(output / LOG_NAME, start) if writer else None
@@ -354,7 +359,7 @@ def train(config, output, resume=None, dygraph=False, eval_only=False):
         result, None on ranks > 0) and ``digest`` (dygraph: the parameters' sha256).
     """
     rank, world_size = world()
-    config = config_lib.scale_for_batch(config, num_devices=world_size)
+    config = planning.scale_for_batch(config, num_devices=world_size)
     root = shapes.ensure_shapes(config)
     train_set = data.CocoDetection(root, config.train_split, config.image_size, model.STRIDE)
     val_set = data.CocoDetection(root, config.val_split, config.image_size, model.STRIDE)

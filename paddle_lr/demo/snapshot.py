@@ -20,7 +20,9 @@ import warnings
 
 import paddle
 
-from . import fault, ir_compat, rules
+from .. import rules
+from ..graph import ir
+from . import fault
 
 __all__ = [
     "MANIFEST",
@@ -111,7 +113,7 @@ def write_snapshot(directory, iteration, config, mode, save):
         iteration=iteration,
         mode=mode,
         paddle_version=paddle.__version__,
-        ir=ir_compat.ir_name(),
+        ir=ir.ir_name(),
         config=dict(config),
         files=files,
     )

@@ -12,7 +12,7 @@ import pathlib
 import numpy as np
 from PIL import Image
 
-from . import rules
+from .. import rules
 
 __all__ = ["CocoDetection", "batch_indices", "shard"]
 
