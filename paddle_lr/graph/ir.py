@@ -1,9 +1,10 @@
-"""Every difference between Paddle's two static IRs, and nothing else.
+"""Every difference between Paddle's two static IRs, behind one small interface.
 
-paddlepaddle 2.6 builds static programs as a legacy ProgramDesc (``Variable``,
-``Block._prepend_op``, ``ConditionalBlock``); paddlepaddle 3.x builds them in
-PIR (``pir.Value``, ``builtin.parameter`` ops, ``pd_op.if``). The rest of
-``paddle_lr`` calls the functions here and never asks which IR it is in.
+paddlepaddle 2.6 builds static programs as a legacy ProgramDesc; paddlepaddle
+3.x builds them in PIR. The backend for the running Paddle
+(:mod:`.backends.pir` or :mod:`.backends.legacy`) is chosen once, at import;
+the functions here are the only way the rest of ``paddle_lr`` reaches it, and
+nothing outside :mod:`paddle_lr.graph` asks which IR it is in.
 
 What runs where: the step counter is initialised with ``force_cpu`` and every
 scalar constant the schedules compare against is created on the CPU place, as
@@ -12,10 +13,14 @@ the comparisons therefore read CPU tensors. On a CPU build everything is on
 the CPU anyway.
 """
 import contextlib
+from typing import Any, Iterator, List, Sequence, Tuple
 
 import paddle
-from paddle.base import core
+from paddle.base import core, framework
 from paddle.tensor.creation import fill_constant
+
+from .backends import legacy as _legacy
+from .backends import pir as _pir
 
 __all__ = [
     "is_pir",
@@ -31,6 +36,8 @@ __all__ = [
     "op_names",
 ]
 
+_backend = _pir if framework.use_pir_api() else _legacy
+
 # The op role fluid gave learning-rate ops (``Program._lr_schedule_guard``):
 # ``Program.clone(for_test=True)`` drops ops of this role from a legacy program.
 _LR_SCHED_ROLE = int(core.op_proto_and_checker_maker.OpRole.LRSched) | int(
@@ -38,27 +45,25 @@ _LR_SCHED_ROLE = int(core.op_proto_and_checker_maker.OpRole.LRSched) | int(
 )
 
 
-def is_pir():
+def is_pir() -> bool:
     """Whether static programs are built in PIR (whatever the current mode).
 
     Returns:
         bool: True on paddlepaddle 3.x (PIR), False on 2.6 (legacy ProgramDesc).
     """
-    from paddle.base import framework
-
-    return bool(framework.use_pir_api())
+    return _backend is _pir
 
 
-def ir_name():
+def ir_name() -> str:
     """The static IR's name, for manifests and reports.
 
     Returns:
         str: ``"pir"`` or ``"legacy"``.
     """
-    return "pir" if is_pir() else "legacy"
+    return _backend.NAME
 
 
-def is_static_value(x):
+def is_static_value(x: Any) -> bool:
     """Whether ``x`` is a tensor of the static graph being built.
 
     Args:
@@ -67,54 +72,10 @@ def is_static_value(x):
     Returns:
         bool: True for a ``pir.Value`` (PIR) or ``static.Variable`` (legacy).
     """
-    if is_pir():
-        return isinstance(x, paddle.pir.Value)
-    return isinstance(x, paddle.static.Variable)
+    return _backend.is_static_value(x)
 
 
-def _pir_find_parameter(program, name):
-    for op in program.global_block().ops:
-        if op.name() == "builtin.parameter" and op.attrs()["parameter_name"] == name:
-            return op
-    return None
-
-
-def _pir_persistable(name, value, dtype, force_cpu):
-    """A persistable [1] tensor named ``name``, initialised in the startup program."""
-    from paddle.pir.core import parameter, set_parameter
-
-    main = paddle.static.default_main_program()
-    startup = paddle.static.default_startup_program()
-    with paddle.static.program_guard(startup):
-        init = fill_constant([1], dtype, value, force_cpu=force_cpu)
-        init.persistable = True
-        set_parameter(init, name)
-    main.set_parameters_from(startup)
-    with paddle.static.program_guard(main):
-        paddle.pir.reset_insertion_point_to_start()
-        var = parameter(name)
-    var.persistable = True
-    var.stop_gradient = True
-    return var
-
-
-def _legacy_persistable(name, value, dtype, force_cpu):
-    from paddle.base.layer_helper import LayerHelper
-    from paddle.nn.initializer.constant import ConstantInitializer
-
-    helper = LayerHelper("global_var")
-    var, is_new = helper.create_or_get_global_variable(
-        name=name, dtype=dtype, shape=[1], persistable=True, belong_to_optimizer=True
-    )
-    if is_new:
-        helper.set_variable_initializer(
-            var, initializer=ConstantInitializer(value=value, force_cpu=force_cpu)
-        )
-        var.stop_gradient = True
-    return var, is_new
-
-
-def step_counter(name, begin, step):
+def step_counter(name: str, begin: int, step: int) -> Tuple[Any, bool]:
     """The program's int64 [1] persistable counter ``name``, incremented first.
 
     The counter starts at ``begin - 1`` and is incremented by ``step`` by an
@@ -131,40 +92,10 @@ def step_counter(name, begin, step):
     Returns:
         tuple: ``(value, is_new)``; ``value`` is what readers must use.
     """
-    main = paddle.static.default_main_program()
-    if is_pir():
-        existing = _pir_find_parameter(main, name)
-        if existing is not None:
-            return _pir_counter_reader(existing.result(0)), False
-        with schedule_guard(main):
-            counter = _pir_persistable(name, begin - 1, "int64", force_cpu=True)
-        with paddle.static.program_guard(main), schedule_guard(main):
-            paddle.pir.set_insertion_point_after(counter.get_defining_op())
-            out = paddle.increment(counter, float(step))
-        out.stop_gradient = True
-        return out, True
-    counter, is_new = _legacy_persistable(name, begin - 1, "int64", force_cpu=True)
-    if is_new:
-        with schedule_guard(main):
-            main.global_block()._prepend_op(
-                type="increment",
-                inputs={"X": [counter]},
-                outputs={"Out": [counter]},
-                attrs={"step": float(step)},
-                stop_gradient=True,
-            )
-    return counter, is_new
+    return _backend.step_counter(name, begin, step, schedule_guard)
 
 
-def _pir_counter_reader(counter):
-    """The increment's output for a counter ``builtin.parameter`` value."""
-    for use in counter.all_used_ops():
-        if use.name() == "pd_op.increment_":
-            return use.result(0)
-    return counter
-
-
-def persistable_float(name, value=0.0):
+def persistable_float(name: str, value: float = 0.0):
     """A persistable float32 [1] tensor, initialised to ``value`` on the default place.
 
     Args:
@@ -174,12 +105,10 @@ def persistable_float(name, value=0.0):
     Returns:
         The tensor (``pir.Value`` or ``static.Variable``).
     """
-    if is_pir():
-        return _pir_persistable(name, value, "float32", force_cpu=False)
-    return _legacy_persistable(name, value, "float32", force_cpu=False)[0]
+    return _backend.persistable(name, value, "float32", force_cpu=False)[0]
 
 
-def cpu_constant(value, dtype="float32"):
+def cpu_constant(value: float, dtype: str = "float32"):
     """A [1] constant created on the CPU place (fluid's ``force_cpu=True``).
 
     Args:
@@ -192,30 +121,20 @@ def cpu_constant(value, dtype="float32"):
     return fill_constant([1], dtype, value, force_cpu=True)
 
 
-@contextlib.contextmanager
-def conditional_block(cond):
+def conditional_block(cond) -> contextlib.AbstractContextManager:
     """Build the ops of the ``with`` body so that they run only when ``cond`` holds.
 
     Args:
         cond: a bool tensor with one element.
 
-    Yields:
-        None. Writes to outer tensors go through ``paddle.assign(x, output=...)``.
+    Returns:
+        A context manager. Writes to outer tensors go through ``paddle.assign(x, output=...)``.
     """
-    if is_pir():
-        from paddle.static.nn.control_flow import If
-
-        with If(cond).true_block():
-            yield
-        return
-    from paddle.static.nn.control_flow import ConditionalBlock
-
-    with ConditionalBlock([cond], is_scalar_condition=True).block():
-        yield
+    return _backend.conditional_block(cond)
 
 
 @contextlib.contextmanager
-def schedule_guard(program=None):
+def schedule_guard(program=None) -> Iterator[None]:
     """Give the ops built inside the learning-rate-schedule role.
 
     Legacy programs drop ops of that role in ``clone(for_test=True)``; in PIR,
@@ -227,18 +146,11 @@ def schedule_guard(program=None):
     Yields:
         None.
     """
-    program = program or paddle.static.default_main_program()
-    if is_pir():
-        from paddle.base.framework import pir_op_role_guard
-
-        with pir_op_role_guard(_LR_SCHED_ROLE):
-            yield
-        return
-    with program._lr_schedule_guard(is_with_opt=True):
+    with _backend.schedule_role(program or paddle.static.default_main_program(), _LR_SCHED_ROLE):
         yield
 
 
-def is_schedule_op(op):
+def is_schedule_op(op) -> bool:
     """Whether a program op was built by :func:`schedule_guard`.
 
     Args:
@@ -247,12 +159,10 @@ def is_schedule_op(op):
     Returns:
         bool.
     """
-    if is_pir():
-        return op.has_attr("op_role") and op.attrs()["op_role"] == _LR_SCHED_ROLE
-    return op.has_attr("op_role") and op.attr("op_role") == _LR_SCHED_ROLE
+    return _backend.op_role(op) == _LR_SCHED_ROLE
 
 
-def op_names(program, nested=False):
+def op_names(program, nested: bool = False) -> List[str]:
     """The names of a program's ops, in order.
 
     Args:
@@ -263,36 +173,21 @@ def op_names(program, nested=False):
         list[str]: names as the IR spells them (``pd_op.increment_`` in PIR,
         ``increment`` in the legacy IR).
     """
-    if not is_pir():
-        blocks = program.blocks if nested else [program.global_block()]
-        return [op.type for block in blocks for op in block.ops]
-
-    def walk(block):
-        for op in block.ops:
-            yield op.name()
-            if nested:
-                for sub in op.blocks():
-                    yield from walk(sub)
-
-    return list(walk(program.global_block()))
+    return _backend.op_names(program, nested)
 
 
-def _doomed_ops(block):
+def _doomed_ops(block) -> list:
     """The schedule ops of ``block`` and every op that reads what they compute."""
     doomed, tainted = [], set()
     for op in block.ops:
-        if is_pir():
-            inputs = {v.id for v in op.operands_source() if v.initialized()}
-            outputs = {v.id for v in op.results()}
-        else:
-            inputs, outputs = set(op.input_arg_names), set(op.output_arg_names)
+        inputs, outputs = _backend.op_io(op)
         if is_schedule_op(op) or inputs & tainted:
             doomed.append(op)
             tainted |= outputs
     return doomed
 
 
-def clone_for_test(program, values=()):
+def clone_for_test(program, values: Sequence = ()) -> Tuple[Any, list]:
     """An evaluation copy of ``program`` with no schedule or counter ops.
 
     ``Program.clone(for_test=True)`` of a legacy program that holds a backward
@@ -309,21 +204,57 @@ def clone_for_test(program, values=()):
         tuple: ``(test_program, [the copy's tensors for values])``; in PIR a
         clone has tensors of its own, so fetch these, not the originals.
     """
-    if is_pir():
-        mapping = paddle.pir.IrMapping()
-        test = program.clone(mapping)
-        mapped = [mapping.look_up(v) for v in values]
-    else:
-        test = program.clone(for_test=True)
-        mapped = list(values)
+    test, mapped = _backend.clone(program, values)
     block = test.global_block()
-    doomed = _doomed_ops(block)
-    if is_pir():
-        for op in reversed(doomed):
-            block.remove_op(op)
-    else:
-        ids = {id(op) for op in doomed}
-        for index in reversed(range(len(block.ops))):
-            if id(block.ops[index]) in ids:
-                block._remove_op(index)
+    _backend.remove_ops(block, _doomed_ops(block))
     return test, mapped
+
+
+def persistables(program) -> dict:
+    """The persistable tensors of ``program``, as a checkpoint of it holds them.
+
+    Both IRs save the same names; what differs is where ``paddle.static.save``
+    puts them: PIR writes the counter and the lr variable (``builtin.parameter``
+    values) to ``.pdparams``, the legacy IR to ``.pdopt``.
+
+    Args:
+        program: a main program.
+
+    Returns:
+        dict: name -> ``(shape tuple, numpy dtype name)``, e.g.
+        ``{"@LR_DECAY_COUNTER@": ((1,), "int64"), ...}``.
+    """
+    from paddle.base.data_feeder import convert_dtype
+
+    if is_pir():
+        from paddle.static.pir_io import get_pir_parameters
+
+        params, others = get_pir_parameters(program)
+        values = [v for v in params + others if v.persistable]
+    else:
+        values = paddle.static.io.get_program_persistable_vars(program)
+    return {v.name: (tuple(int(d) for d in v.shape), convert_dtype(v.dtype)) for v in values}
+
+
+def read_tensor_file(path) -> tuple:
+    """Read one tensor file of the ``save``/``save_vars`` op (fluid's per-variable format).
+
+    The format is the same on 2.6 and 3.x; Paddle's reader is named
+    ``load_lod_tensor`` on 2.6 and ``load_dense_tensor`` on 3.x.
+
+    Args:
+        path (str): the file.
+
+    Returns:
+        tuple: ``(numpy array, bytes read)``; the count is -1 when the file
+        ended before the tensor did (a truncated file still yields an array).
+
+    Raises:
+        RuntimeError: Paddle's own error for a file that is not a tensor.
+    """
+    import numpy as np
+
+    reader = getattr(core, "load_dense_tensor", None) or core.load_lod_tensor
+    tensor = (getattr(core, "DenseTensor", None) or core.LoDTensor)()
+    end = reader(tensor, str(path))
+    return np.array(tensor), int(end)

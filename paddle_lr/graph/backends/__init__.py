@@ -1,0 +1,19 @@
+"""The two static-IR backends; :mod:`paddle_lr.graph.ir` picks one at import.
+
+Each backend module (:mod:`.pir`, :mod:`.legacy`) provides the same small set
+of functions, the only places where the two IRs are told apart:
+
+==========================  ================================================
+``NAME``                    ``"pir"`` or ``"legacy"``
+``is_static_value(x)``      is ``x`` a tensor of the static graph
+``persistable(...)``        a persistable [1] tensor initialised by startup
+``step_counter(...)``       the int64 counter, incremented first in main
+``conditional_block(c)``    a block that runs only when ``c`` holds
+``schedule_role(program)``  give ops the learning-rate-schedule role
+``op_role(op)``             an op's role attribute (or None)
+``op_io(op)``               an op's input and output identities
+``blocks_ops(program)``     the names of a program's ops, optionally nested
+``clone(program, values)``  a copy of a program and its mapped values
+``remove_ops(block, ops)``  remove ops from a block
+==========================  ================================================
+"""

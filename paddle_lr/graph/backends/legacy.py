@@ -1,0 +1,87 @@
+"""The legacy IR (paddlepaddle 2.6): ``ProgramDesc``, ``Variable``, ``ConditionalBlock``."""
+import contextlib
+
+import paddle
+
+NAME = "legacy"
+
+
+def is_static_value(x):
+    return isinstance(x, paddle.static.Variable)
+
+
+def persistable(name, value, dtype, force_cpu):
+    """A persistable [1] tensor named ``name``, initialised in the startup program.
+
+    Returns:
+        tuple: ``(value, is_new)``; an existing one of that name is returned as it is.
+    """
+    from paddle.base.layer_helper import LayerHelper
+    from paddle.nn.initializer.constant import ConstantInitializer
+
+    helper = LayerHelper("global_var")
+    var, is_new = helper.create_or_get_global_variable(
+        name=name, dtype=dtype, shape=[1], persistable=True, belong_to_optimizer=True
+    )
+    if is_new:
+        helper.set_variable_initializer(
+            var, initializer=ConstantInitializer(value=value, force_cpu=force_cpu)
+        )
+        var.stop_gradient = True
+    return var, is_new
+
+
+def step_counter(name, begin, step, role_guard):
+    main = paddle.static.default_main_program()
+    counter, is_new = persistable(name, begin - 1, "int64", force_cpu=True)
+    if is_new:
+        with role_guard(main):
+            main.global_block()._prepend_op(
+                type="increment",
+                inputs={"X": [counter]},
+                outputs={"Out": [counter]},
+                attrs={"step": float(step)},
+                stop_gradient=True,
+            )
+    return counter, is_new
+
+
+@contextlib.contextmanager
+def conditional_block(cond):
+    from paddle.static.nn.control_flow import ConditionalBlock
+
+    with ConditionalBlock([cond], is_scalar_condition=True).block():
+        yield
+
+
+@contextlib.contextmanager
+def schedule_role(program, role):
+    # fluid's own guard: it sets the LRSched|Optimize role that
+    # ``Program.clone(for_test=True)`` drops.
+    with program._lr_schedule_guard(is_with_opt=True):
+        yield
+
+
+def op_role(op):
+    return op.attr("op_role") if op.has_attr("op_role") else None
+
+
+def op_io(op):
+    return set(op.input_arg_names), set(op.output_arg_names)
+
+
+def op_names(program, nested):
+    blocks = program.blocks if nested else [program.global_block()]
+    return [op.type for block in blocks for op in block.ops]
+
+
+def clone(program, values):
+    """``clone(for_test=True)``; legacy clones share the variables' names, so ``values`` stay."""
+    return program.clone(for_test=True), list(values)
+
+
+def remove_ops(block, ops):
+    ids = {id(op) for op in ops}
+    for index in reversed(range(len(block.ops))):
+        if id(block.ops[index]) in ids:
+            block._remove_op(index)
