@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from paddle_lr.demo import fault
+from paddle_lr.demo import fault, training
 from paddle_lr.tools import train as train_tool
 
 import trainkit
@@ -70,11 +70,11 @@ def check_leftovers(output, point, leftover):
 
 
 @pytest.mark.parametrize("point, picked, leftover", CASES)
-def test_killed_run_resumes_bit_for_bit(crashed, reference, dataset_dir, point, picked, leftover, capsys):
+def test_killed_run_resumes_bit_for_bit(crashed, reference, dataset_dir, point, picked, leftover):
     output, returncode, stderr = crashed[point]
     assert returncode == -signal.SIGKILL, stderr[-2000:]
     check_leftovers(output, point, leftover)
-    assert train_tool.main(trainkit.train_args(dataset_dir, output, "--resume", str(output))) == 0
-    assert f"resumed from {output / f'snapshot_{picked}'} at iteration {picked}" in capsys.readouterr().out
+    record = training.train(trainkit.tiny_config(dataset_dir), output, resume=output)
+    assert (record.resumed_from, record.start) == (output / f"snapshot_{picked}", picked)
     assert trainkit.read_lines(output / "train_log.jsonl") == trainkit.read_lines(reference / "train_log.jsonl")
     assert trainkit.same_state(trainkit.load_state(output / "final"), trainkit.load_state(reference / "final")) == []

@@ -1,6 +1,6 @@
 """tools/train.py: reproducible logs, the logged lr is lr_at, exact resume, data parallel, errors."""
 import json
-import re
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -84,7 +84,7 @@ def test_resume_in_place_truncates_the_log(reference, dataset_dir, tmp_path, fla
     out = tmp_path / "out"
     shutil.copytree(reference[tuple(flags)], out)
     resumed = training.train(trainkit.tiny_config(dataset_dir), out, resume=out / "snapshot_4", dygraph=bool(flags))
-    assert resumed["start"] == 4
+    assert (resumed.resumed_from, resumed.start, len(resumed.lrs)) == (out / "snapshot_4", 4, 4)
     assert trainkit.read_lines(out / "train_log.jsonl") == trainkit.read_lines(reference[tuple(flags)] / "train_log.jsonl")
 
 
@@ -115,24 +115,55 @@ def test_bad_cfg_exits_2_with_one_line(dataset_dir, tmp_path, capsys, override, 
     assert err == f"error: {message}\n"
 
 
+# Runs under the launcher: each replica trains and writes its TrainRecord's digests as JSON.
+REPLICA_SCRIPT = """
+import json, sys
+import paddle_lr.demo.training as training
+from paddle_lr.config import load_config
+config = load_config(sys.argv[1], sys.argv[3:])
+record = training.train(config, sys.argv[2], dygraph=True)
+with open(f"{sys.argv[2]}.replica{record.rank}.json", "w") as f:
+    json.dump(dict(world_size=record.world_size, lr_digest=record.lr_digest, digest=record.digest), f)
+"""
+
+
 def test_dygraph_data_parallel_two_processes(reference, dataset_dir, tmp_path):
     """Two CPU replicas under paddle.distributed.launch: same lr, same final parameters."""
-    log_dir = tmp_path / "log"
+    script = tmp_path / "replica.py"
+    script.write_text(REPLICA_SCRIPT)
+    output = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir", str(log_dir),
-         str(trainkit.TRAIN_PY), *trainkit.train_args(dataset_dir, tmp_path / "out", "--dygraph")],
+        [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+         str(tmp_path / "log"), str(script), str(trainkit.CONFIG), str(output),
+         *trainkit.tiny_overrides(dataset_dir)],
         env=trainkit.subprocess_env(), capture_output=True, text=True, timeout=300, cwd=trainkit.REPO,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    replicas = {}
-    for rank in (0, 1):
-        text = (log_dir / f"workerlog.{rank}").read_text()
-        match = re.search(rf"replica {rank}/2: lr sha256 (\w+), parameters sha256 (\w+)", text)
-        assert match, text[-2000:]
-        replicas[rank] = match.groups()
+    replicas = [json.loads(pathlib.Path(f"{output}.replica{rank}.json").read_text()) for rank in (0, 1)]
+    assert replicas[0]["world_size"] == 2
     assert replicas[0] == replicas[1]
-    records = [json.loads(line) for line in trainkit.read_lines(tmp_path / "out" / "train_log.jsonl")]
+    records = [json.loads(line) for line in trainkit.read_lines(output / "train_log.jsonl")]
     # The total batch is 2 processes x 2 images; the schedule itself does not change.
     config = trainkit.tiny_config(dataset_dir)
     assert [r["lr"] for r in records] == trainkit.expected_lrs(config, range(8))
-    assert trainkit.manifest(tmp_path / "out" / "final")["config"]["num_devices"] == 2
+    assert trainkit.manifest(output / "final")["config"]["num_devices"] == 2
+
+
+def files_and_times(output):
+    return {str(p.relative_to(output)): p.stat().st_mtime_ns for p in output.rglob("*") if p.name != "eval.json"}
+
+
+def test_record_of_a_run_and_of_a_finished_resume(reference, dataset_dir, tmp_path):
+    """train() returns what it did; resuming a finished run trains nothing and keeps its files."""
+    config = trainkit.tiny_config(dataset_dir)
+    record = training.train(config, tmp_path / "out")
+    logged = [json.loads(line) for line in trainkit.read_lines(tmp_path / "out" / "train_log.jsonl")]
+    assert (record.mode, record.start, record.stop, record.resumed_from) == ("static", 0, 8, None)
+    assert record.lrs == [r["lr"] for r in logged] and record.losses == [r["loss"] for r in logged]
+    saved = json.loads((tmp_path / "out" / "eval.json").read_text())
+    assert {k: record.eval[k] for k in saved} == saved
+    before = files_and_times(tmp_path / "out")
+    again = training.train(config, tmp_path / "out", resume=tmp_path / "out" / "final")
+    assert (again.start, again.lrs, again.digest) == (8, [], record.digest)
+    assert again.eval["iteration"] == 8 and again.eval["AP"] == record.eval["AP"]
+    assert files_and_times(tmp_path / "out") == before

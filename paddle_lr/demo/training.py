@@ -1,7 +1,8 @@
-"""The training run behind ``tools/train.py``: the demo detector, driven by the cfg.
+"""The training run behind ``paddle_lr.tools.train``: the demo detector, driven by the cfg.
 
-Two engines train the same :class:`~paddle_lr.demo.detector.TinyCenterNet` with the
-same interface (``step``, ``predict``, ``save``, ``load``):
+Two engines train the same :class:`~paddle_lr.demo.detector.TinyCenterNet`
+behind one declared interface, :class:`Engine` (``step``, ``predict``,
+``save``, ``load``, ``parameters``, ``digest``):
 
 :class:`StaticEngine`
     A static program whose learning rate is the in-graph
@@ -16,15 +17,23 @@ same interface (``step``, ``predict``, ``save``, ``load``):
     several processes. Snapshots are ``paddle.save`` of the layer's and the
     optimizer's state dicts (the latter holds the scheduler's step).
 
-:func:`train` runs iterations ``[start, max_iter)``, the batch of iteration
-``i`` being a function of ``(seed, i)`` only, so a resumed run reads exactly
-the batches an uninterrupted one would.
+:func:`train` is four steps, each a function here: :func:`setup` (scaled cfg,
+dataset, engine), :func:`restore` (a snapshot into the engine), :func:`run_loop`
+(iterations ``[start, max_iter)``, the batch of iteration ``i`` being a
+function of ``(seed, i)`` only, so a resumed run reads exactly the batches an
+uninterrupted one would) and :func:`evaluate`. They report through the
+``paddle_lr.demo.training`` logger; the tqdm bar shows the lr and the loss.
+:func:`train` returns a :class:`TrainRecord`.
 """
+import abc
+import dataclasses
 import hashlib
 import json
+import logging
 import pathlib
 import time
 import warnings
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import paddle
@@ -36,19 +45,40 @@ from .. import planning
 from ..schedules import warmup_piecewise as schedule
 from . import coco_data as data
 from . import detector as model
-from . import evaluate, fault, snapshot
+from . import evaluate as coco_eval
+from . import fault, snapshot
 from . import shapes_dataset as shapes
 from .train_log import TrainLog
 
-__all__ = ["LOG_NAME", "FINAL_NAME", "world", "StaticEngine", "DygraphEngine", "train"]
+__all__ = [
+    "LOG_NAME",
+    "FINAL_NAME",
+    "EVAL_NAME",
+    "world",
+    "Engine",
+    "StaticEngine",
+    "DygraphEngine",
+    "Setup",
+    "TrainRecord",
+    "setup",
+    "restore",
+    "run_loop",
+    "evaluate",
+    "train",
+]
 
 LOG_NAME = "train_log.jsonl"
 FINAL_NAME = "final"
+EVAL_NAME = "eval.json"
 _STATE_PREFIX = "model"
 _EVAL_BATCH = 32
 
+log = logging.getLogger(__name__)
 
-def world():
+PathLike = Union[str, pathlib.Path]
+
+
+def world() -> Tuple[int, int]:
     """This process's place in a ``paddle.distributed.launch`` job.
 
     Returns:
@@ -58,11 +88,79 @@ def world():
     return env.rank, env.world_size
 
 
-def _device_id():
+def _device_id() -> int:
     return paddle.distributed.ParallelEnv().dev_id
 
 
-class StaticEngine:
+class Engine(abc.ABC):
+    """What :func:`train` needs from a training engine; both modes implement it.
+
+    Args:
+        config (AttrDict): the run's (scaled) cfg.
+        num_classes (int): heatmap channels.
+        world_size (int): data-parallel processes.
+    """
+
+    #: ``"static"`` or ``"dygraph"``; recorded in every snapshot's manifest.
+    mode: str = ""
+
+    @abc.abstractmethod
+    def step(self, batch: Dict[str, np.ndarray]) -> Tuple[float, float]:
+        """Run one training iteration.
+
+        Args:
+            batch (dict): ``image``, ``heat``, ``reg``, ``mask`` arrays (this replica's shard).
+
+        Returns:
+            tuple: ``(lr, loss)`` as Python floats; ``lr`` is the float32 value this
+            step used, the loss is the mean over replicas.
+        """
+
+    @abc.abstractmethod
+    def predict(self, images: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The detector's outputs on some images (no counter step, no update).
+
+        Args:
+            images (ndarray): float32 ``[B, 3, S, S]``.
+
+        Returns:
+            tuple: ``(heat_logits, reg)`` numpy arrays.
+        """
+
+    @abc.abstractmethod
+    def save(self, directory: PathLike) -> None:
+        """Write the training state (parameters, momentum, the schedule's step) into ``directory``.
+
+        Args:
+            directory (Path): an existing directory.
+        """
+
+    @abc.abstractmethod
+    def load(self, directory: PathLike) -> None:
+        """Restore what :meth:`save` wrote.
+
+        Args:
+            directory (Path): a snapshot directory.
+        """
+
+    @abc.abstractmethod
+    def parameters(self) -> Dict[str, np.ndarray]:
+        """The model's parameters by name, as numpy arrays."""
+
+    def digest(self) -> str:
+        """A sha256 of every parameter's name and bytes, to compare runs and replicas.
+
+        Returns:
+            str: the hex digest.
+        """
+        h = hashlib.sha256()
+        for name, value in sorted(self.parameters().items()):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(value).tobytes())
+        return h.hexdigest()
+
+
+class StaticEngine(Engine):
     """The detector as a static program pair (training and inference) with its own scope.
 
     Args:
@@ -73,7 +171,7 @@ class StaticEngine:
 
     mode = "static"
 
-    def __init__(self, config, num_classes, world_size=1):
+    def __init__(self, config, num_classes: int, world_size: int = 1):
         size = config.image_size
         grid = size // model.STRIDE
         optimizer_wrapper = None
@@ -112,40 +210,17 @@ class StaticEngine:
             self.exe.run(startup)
 
     def step(self, batch):
-        """Run one training iteration.
-
-        Args:
-            batch (dict): ``image``, ``heat``, ``reg``, ``mask`` arrays.
-
-        Returns:
-            tuple: ``(lr, loss)`` as Python floats; ``lr`` is the float32 value this step used.
-        """
         with paddle.static.scope_guard(self.scope):
             loss, lr = self.exe.run(self.main, feed=batch, fetch_list=[self.loss, self.lr])
         return float(np.asarray(lr).reshape(-1)[0]), float(np.asarray(loss).reshape(-1)[0])
 
     def predict(self, images):
-        """The detector's outputs on some images (no counter step, no update).
-
-        Args:
-            images (ndarray): float32 ``[B, 3, S, S]``.
-
-        Returns:
-            tuple: ``(heat_logits, reg)`` numpy arrays.
-        """
         with paddle.static.scope_guard(self.scope):
             heat_logits, reg = self.exe.run(self.infer, feed={"image": images}, fetch_list=self.outputs)
         return np.asarray(heat_logits), np.asarray(reg)
 
     def save(self, directory):
-        """Write every persistable (parameters, accumulators, counter) with ``paddle.static.save``.
-
-        Args:
-            directory (Path): an existing directory.
-
-        Returns:
-            None.
-        """
+        """Write every persistable (parameters, accumulators, counter) with ``paddle.static.save``."""
         with paddle.static.scope_guard(self.scope):
             paddle.static.save(self.main, str(pathlib.Path(directory) / _STATE_PREFIX))
 
@@ -155,19 +230,16 @@ class StaticEngine:
         The branchless schedule's tables come from this run's cfg, not the
         snapshot, so that a resume with a changed schedule follows the new one
         under both lowerings.
-
-        Args:
-            directory (Path): a snapshot directory.
-
-        Returns:
-            None.
         """
         with paddle.static.scope_guard(self.scope):
             paddle.static.load(self.main, str(pathlib.Path(directory) / _STATE_PREFIX), self.exe)
             schedule.reload_tables(self.main, self.scope)
 
+    def parameters(self):
+        return {name: np.array(value) for name, value in self.main.state_dict("param", self.scope).items()}
 
-class DygraphEngine:
+
+class DygraphEngine(Engine):
     """The detector in dygraph mode with the dygraph twin of the schedule.
 
     Args:
@@ -178,7 +250,7 @@ class DygraphEngine:
 
     mode = "dygraph"
 
-    def __init__(self, config, num_classes, world_size=1):
+    def __init__(self, config, num_classes: int, world_size: int = 1):
         if paddle.is_compiled_with_cuda():
             paddle.set_device(f"gpu:{_device_id()}")
         else:
@@ -198,14 +270,7 @@ class DygraphEngine:
         self.model = paddle.DataParallel(self.net) if world_size > 1 else self.net
 
     def step(self, batch):
-        """Run one training iteration, then step the scheduler.
-
-        Args:
-            batch (dict): ``image``, ``heat``, ``reg``, ``mask`` arrays (this replica's shard).
-
-        Returns:
-            tuple: ``(lr, loss)`` as Python floats; the loss is the mean over replicas.
-        """
+        """Run one training iteration, then step the scheduler (see :meth:`Engine.step`)."""
         lr = self.optimizer.get_lr()
         with paddle.utils.unique_name.guard(self._names):
             heat_logits, reg = self.model(paddle.to_tensor(batch["image"]))
@@ -223,59 +288,148 @@ class DygraphEngine:
         return float(lr), float(loss)
 
     def predict(self, images):
-        """The detector's outputs on some images.
-
-        Args:
-            images (ndarray): float32 ``[B, 3, S, S]``.
-
-        Returns:
-            tuple: ``(heat_logits, reg)`` numpy arrays.
-        """
         with paddle.no_grad():
             heat_logits, reg = self.net(paddle.to_tensor(images))
         return heat_logits.numpy(), reg.numpy()
 
     def save(self, directory):
-        """Write the layer's and the optimizer's state dicts with ``paddle.save``.
-
-        Args:
-            directory (Path): an existing directory.
-
-        Returns:
-            None.
-        """
+        """Write the layer's and the optimizer's state dicts with ``paddle.save``."""
         directory = pathlib.Path(directory)
         paddle.save(self.net.state_dict(), str(directory / f"{_STATE_PREFIX}.pdparams"))
         paddle.save(self.optimizer.state_dict(), str(directory / f"{_STATE_PREFIX}.pdopt"))
 
     def load(self, directory):
-        """Restore what :meth:`save` wrote (parameters, momentum, scheduler step).
-
-        Args:
-            directory (Path): a snapshot directory.
-
-        Returns:
-            None.
-        """
+        """Restore what :meth:`save` wrote (parameters, momentum, scheduler step)."""
         directory = pathlib.Path(directory)
         self.net.set_state_dict(paddle.load(str(directory / f"{_STATE_PREFIX}.pdparams")))
         self.optimizer.set_state_dict(paddle.load(str(directory / f"{_STATE_PREFIX}.pdopt")))
 
-    def digest(self):
-        """A sha256 of every parameter's name and float32 bytes, to compare replicas.
-
-        Returns:
-            str: the hex digest.
-        """
-        h = hashlib.sha256()
-        for name, value in sorted(self.net.state_dict().items()):
-            h.update(name.encode())
-            h.update(np.ascontiguousarray(value.numpy()).tobytes())
-        return h.hexdigest()
+    def parameters(self):
+        return {name: value.numpy() for name, value in self.net.state_dict().items()}
 
 
-def _restore(engine, resume, config):
-    directory, manifest = snapshot.find_snapshot(resume)
+@dataclasses.dataclass
+class Setup:
+    """What :func:`setup` prepared for a run.
+
+    Attributes:
+        config: the cfg scaled for the world size.
+        output: the output directory.
+        rank, world_size: this process in the launcher's job.
+        train_set, val_set: the dataset splits.
+        generated: whether the shapes dataset was written by this run.
+        engine: the static or dygraph engine.
+    """
+
+    config: Any
+    output: pathlib.Path
+    rank: int
+    world_size: int
+    train_set: data.CocoDetection
+    val_set: data.CocoDetection
+    generated: bool
+    engine: Engine
+
+    @property
+    def writer(self) -> bool:
+        """Whether this process writes the log, the snapshots and the evaluation (rank 0)."""
+        return self.rank == 0
+
+
+@dataclasses.dataclass
+class TrainRecord:
+    """What :func:`train` did, for callers and tests (no need to parse printed text).
+
+    Attributes:
+        config: the scaled cfg the run used.
+        mode: ``"static"`` or ``"dygraph"``.
+        rank, world_size: this process in the launcher's job.
+        output: the output directory.
+        dataset_generated: whether this run wrote the shapes dataset.
+        resumed_from: the snapshot restored, or None.
+        start: the first iteration run (the snapshot's iteration on a resume).
+        stop: ``max_iter``; iterations ``[start, stop)`` were run unless ``eval_only``.
+        lrs, losses: the lr and the loss of each iteration run, in order.
+        seconds: wall time of the loop.
+        digest: sha256 of the final parameters (:meth:`Engine.digest`).
+        lr_digest: sha256 of ``lrs`` as float32 bytes.
+        eval: :func:`~paddle_lr.demo.evaluate.coco_box_ap`'s result with ``iteration``
+            and ``split``; None on ranks > 0.
+    """
+
+    config: Any
+    mode: str
+    rank: int
+    world_size: int
+    output: pathlib.Path
+    dataset_generated: bool = False
+    resumed_from: Optional[pathlib.Path] = None
+    start: int = 0
+    stop: int = 0
+    lrs: List[float] = dataclasses.field(default_factory=list)
+    losses: List[float] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+    digest: str = ""
+    lr_digest: str = ""
+    eval: Optional[Dict[str, Any]] = None
+
+
+def _prepare_dataset(config) -> Tuple[pathlib.Path, bool]:
+    root = None if config.dataset_dir is None else pathlib.Path(config.dataset_dir)
+    missing = root is not None and config.generate_shapes and not shapes.is_complete(
+        root, (config.train_split, config.val_split))
+    if missing:
+        log.info("generating the shapes dataset in %s (%d train and %d val images of %dx%d, seed %d)",
+                 root, config.shapes_train_images, config.shapes_val_images, config.image_size,
+                 config.image_size, config.seed)
+    return shapes.ensure_shapes(config), missing
+
+
+def setup(config, output: PathLike, dygraph: bool = False) -> Setup:
+    """Scale the cfg for the launcher's world size, make the dataset if asked, build the engine.
+
+    Call it with Paddle's mode already set (:func:`train` does).
+
+    Args:
+        config (AttrDict): a validated cfg.
+        output (str or Path): the output directory (rank 0 creates it).
+        dygraph (bool): build the dygraph engine instead of the static one.
+
+    Returns:
+        Setup: the prepared run.
+    """
+    rank, world_size = world()
+    config = planning.scale_for_batch(config, num_devices=world_size)
+    if rank == 0:
+        root, generated = _prepare_dataset(config)
+    else:
+        root, generated = shapes.ensure_shapes(config), False
+    train_set = data.CocoDetection(root, config.train_split, config.image_size, model.STRIDE)
+    val_set = data.CocoDetection(root, config.val_split, config.image_size, model.STRIDE)
+    output = pathlib.Path(output)
+    if rank == 0:
+        output.mkdir(parents=True, exist_ok=True)
+    # One math thread: the same sums in the same order in every run.
+    paddle.base.core.set_num_threads(1)
+    engine = (DygraphEngine if dygraph else StaticEngine)(config, train_set.num_classes, world_size)
+    return Setup(config, output, rank, world_size, train_set, val_set, generated, engine)
+
+
+def restore(engine: Engine, path: PathLike, config) -> Tuple[pathlib.Path, int]:
+    """Restore a snapshot into the engine.
+
+    Args:
+        engine (Engine): the run's engine.
+        path (str or Path): a snapshot, or a directory of ``snapshot_*`` (the newest complete one).
+        config (AttrDict): the run's (scaled) cfg; a difference from the snapshot's warns.
+
+    Returns:
+        tuple: ``(snapshot directory, its iteration)``.
+
+    Raises:
+        SnapshotError: no usable snapshot, another mode, or beyond ``max_iter``.
+    """
+    directory, manifest = snapshot.find_snapshot(path)
     if manifest["mode"] != engine.mode:
         raise snapshot.SnapshotError(
             f"resume: {directory} is a {manifest['mode']} snapshot, this run is {engine.mode} "
@@ -297,53 +451,96 @@ def _restore(engine, resume, config):
     return directory, iteration
 
 
-def _evaluate(engine, val_set):
+def run_loop(run: Setup, start: int) -> Tuple[List[float], List[float]]:
+    """Train iterations ``[start, max_iter)``; rank 0 logs each one and writes the snapshots.
+
+    Args:
+        run (Setup): the prepared run.
+        start (int): the first iteration.
+
+    Returns:
+        tuple: ``(lrs, losses)``, one per iteration run.
+    """
+    config, engine = run.config, run.engine
+    total = planning.total_batch(config)
+    lrs, losses = [], []
+    train_log = TrainLog(run.output / LOG_NAME, start) if run.writer else None
+    bar = tqdm(range(start, config.max_iter), initial=start, total=config.max_iter, desc="train",
+               disable=not run.writer, dynamic_ncols=True)
+    for i in bar:
+        indices = data.shard(data.batch_indices(config.seed, i, total, len(run.train_set)), run.rank, run.world_size)
+        lr, loss = engine.step(run.train_set.batch(indices))
+        lrs.append(lr)
+        losses.append(loss)
+        if not run.writer:
+            continue
+        train_log.write(i, lr, loss)
+        bar.set_postfix(lr=f"{lr:.6g}", loss=f"{loss:.4f}", refresh=False)
+        done = i + 1
+        fault.point("iter", done)
+        if done % config.snapshot_iter == 0:
+            snapshot.write_snapshot(snapshot.snapshot_dir(run.output, done), done, config, engine.mode, engine.save)
+    bar.close()
+    if run.writer:
+        train_log.close()
+        snapshot.write_snapshot(run.output / FINAL_NAME, config.max_iter, config, engine.mode, engine.save)
+    return lrs, losses
+
+
+def evaluate(run: Setup, iteration: int) -> Dict[str, Any]:
+    """Box AP of the val split with the engine's current parameters; writes ``<output>/eval.json``.
+
+    Args:
+        run (Setup): the prepared run (rank 0).
+        iteration (int): the iterations the parameters were trained for.
+
+    Returns:
+        dict: :func:`~paddle_lr.demo.evaluate.coco_box_ap`'s result plus ``iteration`` and ``split``.
+    """
+    val_set = run.val_set
     detections = []
     for first in range(0, len(val_set), _EVAL_BATCH):
         part = slice(first, first + _EVAL_BATCH)
-        heat_logits, reg = engine.predict(val_set.images[part])
+        heat_logits, reg = run.engine.predict(val_set.images[part])
         per_image = model.decode(heat_logits, reg, val_set.scales[part])
         for image_id, dets in zip(val_set.image_ids[part], per_image):
             for label, score, box in dets:
                 detections.append(
                     dict(image_id=image_id, category_id=val_set.category_ids[label], bbox=box, score=score)
                 )
-    return evaluate.coco_box_ap(val_set.annotation_file, detections)
+    result = dict(coco_eval.coco_box_ap(val_set.annotation_file, detections),
+                  iteration=iteration, split=run.config.val_split)
+    with open(run.output / EVAL_NAME, "w", encoding="utf-8") as f:
+        json.dump({k: result[k] for k in ("iteration", "split", "AP", "AP50", "stats")}, f, indent=1)
+    log.info("eval %s (%d images, iteration %d): AP %.4f AP50 %.4f",
+             run.config.val_split, len(val_set), iteration, result["AP"], result["AP50"])
+    return result
 
 
-def _run_iterations(engine, config, train_set, output, start, rank, world_size):
-    total = planning.total_batch(config)
-    writer = rank == 0
-    lrs = []
-    log = TrainLog(output / LOG_NAME, start) if writer else None
-    bar = tqdm(range(start, config.max_iter), initial=start, total=config.max_iter, desc="train",
-               disable=not writer, dynamic_ncols=True)
-    for i in bar:
-        indices = data.shard(data.batch_indices(config.seed, i, total, len(train_set)), rank, world_size)
-        lr, loss = engine.step(train_set.batch(indices))
-        lrs.append(lr)
-        if not writer:
-            continue
-        log.write(i, lr, loss)
-        bar.set_postfix(lr=f"{lr:.6g}", loss=f"{loss:.4f}", refresh=False)
-        done = i + 1
-        fault.point("iter", done)
-        if done % config.snapshot_iter == 0:
-            snapshot.write_snapshot(snapshot.snapshot_dir(output, done), done, config, engine.mode, engine.save)
-    bar.close()
-    if writer:
-        log.close()
-        snapshot.write_snapshot(output / FINAL_NAME, config.max_iter, config, engine.mode, engine.save)
-    return lrs
+def _in_mode(dygraph: bool, body: Callable[[], Any]) -> Any:
+    """Run ``body`` in dygraph or static mode, then put Paddle's mode back."""
+    was_dynamic = paddle.in_dynamic_mode()
+    if dygraph:
+        paddle.disable_static()
+    else:
+        paddle.enable_static()
+    try:
+        return body()
+    finally:
+        if was_dynamic:
+            paddle.disable_static()
+        else:
+            paddle.enable_static()
 
 
-def train(config, output, resume=None, dygraph=False, eval_only=False):
+def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: bool = False,
+          eval_only: bool = False) -> TrainRecord:
     """Train (or only evaluate) the demo detector as the cfg says, then report box AP.
 
-    ``scale_for_batch`` is applied for the launcher's world size first. The
-    dataset is written when missing and ``generate_shapes`` is set. Rank 0
+    :func:`setup`, :func:`restore` when asked, :func:`run_loop` unless
+    ``eval_only`` or nothing is left, then :func:`evaluate` on rank 0. Rank 0
     writes ``<output>/train_log.jsonl`` (one line per iteration), the
-    snapshots and ``<output>/eval.json``; it prints the AP line.
+    snapshots and ``<output>/eval.json``.
 
     Args:
         config (AttrDict): a validated cfg.
@@ -354,55 +551,38 @@ def train(config, output, resume=None, dygraph=False, eval_only=False):
         eval_only (bool): evaluate the initial (or resumed) parameters, no training.
 
     Returns:
-        dict: ``config`` (the scaled cfg), ``start`` (the first iteration run),
-        ``lrs`` (the lr of each iteration run), ``eval`` (:func:`coco_box_ap`'s
-        result, None on ranks > 0) and ``digest`` (dygraph: the parameters' sha256).
+        TrainRecord: what was run and measured.
     """
-    rank, world_size = world()
-    config = planning.scale_for_batch(config, num_devices=world_size)
-    root = shapes.ensure_shapes(config)
-    train_set = data.CocoDetection(root, config.train_split, config.image_size, model.STRIDE)
-    val_set = data.CocoDetection(root, config.val_split, config.image_size, model.STRIDE)
-    output = pathlib.Path(output)
-    if rank == 0:
-        output.mkdir(parents=True, exist_ok=True)
-    # One math thread: the same sums in the same order in every run.
-    paddle.base.core.set_num_threads(1)
-    was_dynamic = paddle.in_dynamic_mode()
-    if dygraph:
-        paddle.disable_static()
+    return _in_mode(dygraph, lambda: _train(config, output, resume, dygraph, eval_only))
+
+
+def _train(config, output, resume_from, dygraph, eval_only) -> TrainRecord:
+    run = setup(config, output, dygraph)
+    config, engine = run.config, run.engine
+    record = TrainRecord(config=config, mode=engine.mode, rank=run.rank, world_size=run.world_size,
+                         output=run.output, dataset_generated=run.generated, stop=config.max_iter)
+    if resume_from is not None:
+        record.resumed_from, record.start = restore(engine, resume_from, config)
+        if run.writer:
+            log.info("resumed from %s at iteration %d", record.resumed_from, record.start)
+    if eval_only:
+        pass
+    elif record.start >= config.max_iter:
+        if run.writer:
+            log.info("nothing left to train: %s is at iteration %d = max_iter", record.resumed_from, record.start)
     else:
-        paddle.enable_static()
-    try:
-        engine = (DygraphEngine if dygraph else StaticEngine)(config, train_set.num_classes, world_size)
-        start = 0
-        if resume is not None:
-            where, start = _restore(engine, resume, config)
-            if rank == 0:
-                print(f"resumed from {where} at iteration {start}")
-        lrs = []
-        if not eval_only:
-            began = time.perf_counter()
-            lrs = _run_iterations(engine, config, train_set, output, start, rank, world_size)
-            if rank == 0:
-                print(f"trained iterations {start}..{config.max_iter - 1} in "
-                      f"{time.perf_counter() - began:.1f} s ({engine.mode}, {world_size} process(es))")
-        digest = engine.digest() if dygraph else None
-        if world_size > 1 and dygraph:
-            lr_digest = hashlib.sha256(np.asarray(lrs, dtype=np.float32).tobytes()).hexdigest()
-            print(f"replica {rank}/{world_size}: lr sha256 {lr_digest}, parameters sha256 {digest}", flush=True)
-        result = None
-        if rank == 0:
-            result = _evaluate(engine, val_set)
-            iteration = start if eval_only else config.max_iter
-            with open(output / "eval.json", "w", encoding="utf-8") as f:
-                json.dump(dict(iteration=iteration, split=config.val_split, AP=result["AP"],
-                               AP50=result["AP50"], stats=result["stats"]), f, indent=1)
-            print(f"eval {config.val_split} ({len(val_set)} images, iteration {iteration}): "
-                  f"AP {result['AP']:.4f} AP50 {result['AP50']:.4f}")
-    finally:
-        if was_dynamic:
-            paddle.disable_static()
-        else:
-            paddle.enable_static()
-    return dict(config=config, start=start, lrs=lrs, eval=result, digest=digest)
+        began = time.perf_counter()
+        record.lrs, record.losses = run_loop(run, record.start)
+        record.seconds = time.perf_counter() - began
+        if run.writer:
+            log.info("trained iterations %d..%d in %.1f s (%s, %d process(es))", record.start,
+                     config.max_iter - 1, record.seconds, engine.mode, run.world_size)
+    record.digest = engine.digest()
+    record.lr_digest = hashlib.sha256(np.asarray(record.lrs, dtype=np.float32).tobytes()).hexdigest()
+    if run.world_size > 1:
+        log.info("replica %d/%d: lr sha256 %s, parameters sha256 %s", run.rank, run.world_size,
+                 record.lr_digest, record.digest)
+    if run.writer:
+        trained = record.start if eval_only else config.max_iter
+        record.eval = evaluate(run, trained)
+    return record

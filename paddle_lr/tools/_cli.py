@@ -74,6 +74,31 @@ def _format_warning(message, category, filename, lineno, line=None):
     return f"warning: {message}\n"
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes each record to ``sys.stdout`` as it is at that moment (a redirect or pytest's capture)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def _log_to_stdout():
+    """``paddle_lr``'s INFO records (what a run did) go to stdout, once, bare; not through the root logger."""
+    logger = logging.getLogger("paddle_lr")
+    if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
+        logger.addHandler(_StdoutHandler())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def run(main, argv=None):
     """Run a tool's body; a :class:`ConfigError` or :class:`UsageError` exits 2 with one line.
 
@@ -88,6 +113,7 @@ def run(main, argv=None):
     # paddle 3.x points the root logger at stderr with level INFO when imported, which lets
     # other libraries' INFO records (matplotlib building its font cache) reach stderr.
     logging.getLogger().setLevel(logging.WARNING)
+    _log_to_stdout()
     warnings.formatwarning = _format_warning
     warnings.filterwarnings("default", category=rules.ScheduleWarning)
     try:
