@@ -145,10 +145,20 @@ def scale_for_batch(config, num_devices=None):
         num_devices (int, optional): the devices actually used; ``cfg.num_devices`` by default.
 
     Returns:
-        AttrDict: a new validated cfg with ``num_devices`` set and the scaling applied.
+        AttrDict: a new validated cfg with ``num_devices`` set, the scaling
+        applied and ``scaled_for_batch`` set to the total batch.
+
+    Raises:
+        ConfigError: the cfg was scaled already (``scaled_for_batch`` is set).
     """
+    if config.scaled_for_batch is not None:
+        raise rules.ConfigError(
+            f"scaled_for_batch: the cfg is already scaled (for a total batch of {config.scaled_for_batch}); "
+            "scale the loaded cfg once, got a second scale_for_batch"
+        )
     out = AttrDict(copy.deepcopy(dict(config)))
     out.num_devices = num_devices or config.num_devices
+    out.scaled_for_batch = total_batch(out)
     ratio = total_batch(out) / out.ref_batch_size
     if out.scale_lr_by_batch:
         out.learning_rate = out.learning_rate * ratio

@@ -221,3 +221,13 @@ def test_api_rejects_bad_arguments_before_building(static_mode, change, error, m
             paddle_lr.exponential_with_warmup_decay(**{**args, **change})
     assert message in str(info.value)
     assert len(main.global_block().ops) == 0, "no op may be built for bad arguments"
+
+
+def test_scaling_twice_is_an_error():
+    """scale_for_batch marks the cfg it returns; a second scaling would double the lr."""
+    base = config.load_config(None, ["scale_lr_by_batch=true", "num_devices=2", "im_per_batch=8"])
+    scaled = config.scale_for_batch(base)
+    assert scaled.scaled_for_batch == 16
+    assert scaled.learning_rate == base.learning_rate * 2
+    with pytest.raises(ConfigError, match=r"^scaled_for_batch: the cfg is already scaled \(for a total batch of 16\)"):
+        config.scale_for_batch(scaled)
