@@ -18,6 +18,7 @@ from .rules import ConfigError, ConfigTypeError, ScheduleWarning
 from .graph.counter import autoincreased_step_counter, decay_step_counter
 from .graph.ir import clone_for_test
 from .graph.switch import Switch
+from .graph.layers import create_global_var, fill_constant
 from .optimizer import L2Decay, Momentum
 from .schedules.warmup_piecewise import (
     WarmupPiecewiseDecay,
@@ -29,6 +30,8 @@ from .schedules.warmup_piecewise import (
 from . import config
 
 __all__ = [
+    "create_global_var",
+    "fill_constant",
     "Switch",
     "Momentum",
     "L2Decay",

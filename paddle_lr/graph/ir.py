@@ -258,3 +258,32 @@ def read_tensor_file(path) -> tuple:
     tensor = (getattr(core, "DenseTensor", None) or core.LoDTensor)()
     end = reader(tensor, str(path))
     return np.array(tensor), int(end)
+
+
+def global_var_meta(name: str):
+    """The shape and dtype of the main program's global variable ``name``, if there is one.
+
+    Args:
+        name (str): the variable's name.
+
+    Returns:
+        tuple or None: ``([int, ...], dtype name)``, or None when there is none.
+    """
+    return _backend.global_var_meta(name)
+
+
+def global_var(shape: List[int], value: float, dtype: str, persistable: bool, force_cpu: bool, name=None):
+    """Fluid's ``create_global_var`` (checked arguments; see :func:`paddle_lr.create_global_var`).
+
+    Args:
+        shape (list[int]): the shape.
+        value (float): the value the startup program fills it with.
+        dtype (str): the data type name.
+        persistable (bool): kept across runs and saved.
+        force_cpu (bool): on the CPU place.
+        name (str, optional): its name (an existing persistable of that name is returned).
+
+    Returns:
+        The variable, in the main program's global block.
+    """
+    return _backend.global_var(shape, value, dtype, persistable, force_cpu, name)

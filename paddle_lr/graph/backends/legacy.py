@@ -85,3 +85,19 @@ def remove_ops(block, ops):
     for index in reversed(range(len(block.ops))):
         if id(block.ops[index]) in ids:
             block._remove_op(index)
+
+
+def global_var_meta(name):
+    """``(shape, dtype)`` of the main program's global variable ``name``, or None."""
+    from paddle.base.data_feeder import convert_dtype
+
+    block = paddle.static.default_main_program().global_block()
+    if not block.has_var(name):
+        return None
+    var = block.var(name)
+    return [int(d) for d in var.shape], convert_dtype(var.dtype)
+
+
+def global_var(shape, value, dtype, persistable, force_cpu, name):
+    """Fluid's ``create_global_var``: Paddle's own ``paddle.static.create_global_var``."""
+    return paddle.static.create_global_var(shape, value, dtype, persistable, force_cpu, name)

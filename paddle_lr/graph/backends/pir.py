@@ -37,7 +37,7 @@ def persistable(name, value, dtype, force_cpu):
         set_parameter(init, name)
     main.set_parameters_from(startup)
     with paddle.static.program_guard(main):
-        paddle.pir.reset_insertion_point_to_start()
+        _to_global_start(main)  # not the start of the current block (a Switch case)
         var = parameter(name)
     var.persistable = True
     var.stop_gradient = True
@@ -113,3 +113,88 @@ def clone(program, values):
 def remove_ops(block, ops):
     for op in reversed(ops):
         block.remove_op(op)
+
+
+def global_var_meta(name):
+    """``(shape, dtype)`` of the main program's persistable ``name``, or None."""
+    from paddle.base.data_feeder import convert_dtype
+
+    found = _find_parameter(paddle.static.default_main_program(), name)
+    if found is None:
+        return None
+    var = found.result(0)
+    return [int(d) for d in var.shape], convert_dtype(var.dtype)
+
+
+def _to_global_start(program):
+    """Insert the next ops at the start of ``program``'s global block (not the current block)."""
+    block = program.global_block()
+    ops = block.ops
+    if ops:
+        paddle.pir.set_insertion_point(ops[0])
+    else:
+        paddle.pir.set_insertion_point_to_block_end(block)
+
+
+def _startup_fill(startup, name, shape, dtype, value, force_cpu):
+    """Make the startup program fill the parameter ``name`` with ``value``.
+
+    A second fill of an existing name replaces the first one's value, as a
+    second initializer does in the legacy IR (PIR keeps one ``set_parameter``
+    per name, so its operand is rewired to the new ``full``).
+    """
+    from paddle.pir.core import set_parameter
+
+    block = startup.global_block()
+    setter = next(
+        (op for op in block.ops
+         if op.name() == "builtin.set_parameter" and op.attrs()["parameter_name"] == name),
+        None,
+    )
+    with paddle.static.program_guard(startup):
+        if setter is not None:
+            paddle.pir.set_insertion_point(setter)
+        init = fill_constant(shape, dtype, value, force_cpu=force_cpu)
+        init.persistable = True
+        if setter is None:
+            set_parameter(init, name)
+            return
+    old = setter.operand_source(0)
+    setter.operand(0).set_source(init)
+    if not old.all_used_ops():
+        block.remove_op(old.get_defining_op())
+
+
+def global_var(shape, value, dtype, persistable, force_cpu, name):
+    """Fluid's ``create_global_var`` in PIR (``paddle.static.create_global_var`` fails there).
+
+    A persistable one is a ``builtin.parameter`` at the start of the main
+    program's global block (also when built inside a ``Switch`` case), filled by
+    the startup program; a second call with its name returns it and fills it
+    with the new value instead, as the legacy IR does. A non-persistable one is
+    a ``full`` at the start of the main program's global block: each run starts
+    it at ``value`` (``name`` is not kept).
+    """
+    from paddle.pir.core import parameter
+    from paddle.utils import unique_name
+
+    main = paddle.static.default_main_program()
+    if not persistable:
+        with paddle.static.program_guard(main):
+            _to_global_start(main)
+            var = fill_constant(shape, dtype, value, force_cpu=force_cpu)
+        var.stop_gradient = True
+        return var
+    name = name or unique_name.generate("global_var")
+    found = _find_parameter(main, name)
+    startup = paddle.static.default_startup_program()
+    _startup_fill(startup, name, shape, dtype, value, force_cpu)
+    if found is not None:
+        return found.result(0)
+    main.set_parameters_from(startup)
+    with paddle.static.program_guard(main):
+        _to_global_start(main)
+        var = parameter(name)
+    var.persistable = True
+    var.stop_gradient = True
+    return var
