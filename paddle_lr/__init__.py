@@ -27,6 +27,16 @@ from .schedules.warmup_piecewise import (
     lr_at,
     reload_tables,
 )
+from .schedules.registry import REGISTRY, Schedule
+from .schedules.twin import FluidScheduler
+from .schedules.piecewise import piecewise_decay
+from .schedules.exponential import exponential_decay
+from .schedules.natural_exp import natural_exp_decay
+from .schedules.inverse_time import inverse_time_decay
+from .schedules.polynomial import polynomial_decay
+from .schedules.cosine import cosine_decay
+from .schedules.noam import noam_decay
+from .schedules.linear_warmup import linear_lr_warmup
 from . import config
 
 __all__ = [
@@ -43,6 +53,17 @@ __all__ = [
     "reload_tables",
     "clone_for_test",
     "WarmupPiecewiseDecay",
+    "REGISTRY",
+    "Schedule",
+    "FluidScheduler",
+    "piecewise_decay",
+    "exponential_decay",
+    "natural_exp_decay",
+    "inverse_time_decay",
+    "polynomial_decay",
+    "cosine_decay",
+    "noam_decay",
+    "linear_lr_warmup",
     "config",
     "ConfigError",
     "ConfigTypeError",

@@ -1,0 +1,260 @@
+"""What fluid's schedules share: float32 numpy mirrors of their ops, the graph ops, argument rules.
+
+The references (each schedule module's ``reference``) are written op for op
+like fluid's graph, in float32, with the helpers here:
+
+* ``scale_ref`` mirrors fluid's ``scale`` op. Fluid turned ``tensor * c``,
+  ``tensor / c``, ``c + tensor`` with a Python number ``c`` into
+  ``scale(x, scale=c)``, ``scale(x, scale=1/c)`` and ``scale(x, 1.0, bias=c)``,
+  with ``scale`` and ``bias`` stored as float32 attributes; so ``step / 1000``
+  is ``step * float32(1/1000)``, not a float32 division.
+* ``expf``, ``cosf`` and ``powf`` are the C library's float32 kernels. Paddle
+  2.6.2's CPU ``exp``, ``cos`` and ``elementwise_pow`` kernels call them for
+  one-element tensors, and numpy's own float32 ``exp`` and ``cos`` round
+  differently on some inputs (measured on the golden traces: 647 of 2000
+  steps of ``natural_exp_smooth`` and 100 of 1300 of ``cosine`` differ by 1-2
+  ulp with numpy's; evaluating in float64 and rounding differs on 1-4 steps
+  of five cases; the C library's reproduces every step).
+
+The graph side (``scale``, ``times_lr``, ...) builds the same ops with
+Paddle's API; the functions work on static-graph values and on eager tensors
+alike, so each schedule's op sequence is written once and can also be run
+eagerly (the tests do, to show that a 3.x difference is its kernel's).
+"""
+import contextlib
+import ctypes
+import ctypes.util
+import numbers
+
+import numpy as np
+import paddle
+
+from .. import rules
+from ..graph import ir
+
+__all__ = [
+    "F32",
+    "expf",
+    "cosf",
+    "powf",
+    "C_KERNELS",
+    "kernels",
+    "steps_f32",
+    "scale_ref",
+    "times_lr_ref",
+    "scale",
+    "constant",
+    "times_lr",
+    "learning_rate_arg",
+    "is_tensor_lr",
+]
+
+F32 = np.float32
+
+_LIBM = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+
+
+def _c_float_fn(name, nargs):
+    fn = getattr(_LIBM, name)
+    fn.restype = ctypes.c_float
+    fn.argtypes = [ctypes.c_float] * nargs
+    ufunc = np.frompyfunc(lambda *xs: fn(*map(float, xs)), nargs, 1)
+
+    def apply(*xs):
+        with np.errstate(all="ignore"):  # inf and nan are values here, as in the kernel
+            return np.asarray(ufunc(*(np.asarray(x, dtype=F32) for x in xs)), dtype=F32)
+    apply.__name__ = name
+    apply.__doc__ = f"The C library's ``{name}`` applied element-wise, float32 in and out."
+    return apply
+
+
+C_KERNELS = {"exp": _c_float_fn("expf", 1), "cos": _c_float_fn("cosf", 1), "pow": _c_float_fn("powf", 2)}
+"""The C library's float32 kernels, which Paddle 2.6.2's CPU kernels call: the references use these."""
+
+_active = dict(C_KERNELS)
+
+
+def expf(x):
+    """float32 ``exp``, element-wise (the C library's ``expf``)."""
+    return _active["exp"](x)
+
+
+def cosf(x):
+    """float32 ``cos``, element-wise (the C library's ``cosf``)."""
+    return _active["cos"](x)
+
+
+def powf(x, y):
+    """float32 ``pow``, element-wise (the C library's ``powf``)."""
+    return _active["pow"](x, y)
+
+
+@contextlib.contextmanager
+def kernels(**replacements):
+    """Evaluate the references with other float32 kernels (``exp=``, ``cos=``, ``pow=``).
+
+    For measuring: with Paddle 3.x's eager kernels in place of the C
+    library's, a reference gives what 3.x's graph computes, and a recording
+    kernel shows how far the two kernels are apart on a schedule's inputs.
+
+    Args:
+        **replacements: kernel name -> a function on float32 arrays.
+
+    Yields:
+        None.
+    """
+    unknown = set(replacements) - set(C_KERNELS)
+    if unknown:
+        raise ValueError(f"kernels: unknown {sorted(unknown)}, expected among {sorted(C_KERNELS)}")
+    saved = dict(_active)
+    _active.update(replacements)
+    try:
+        yield
+    finally:
+        _active.clear()
+        _active.update(saved)
+
+
+def steps_f32(steps):
+    """The counter values as the graph reads them: int64 cast to float32.
+
+    Args:
+        steps: an int or an array of ints (counter values).
+
+    Returns:
+        numpy.ndarray: float32, at least one-dimensional.
+    """
+    return np.atleast_1d(np.asarray(steps, dtype=np.int64)).astype(F32)
+
+
+def scale_ref(x, scale, bias=0.0):
+    """Fluid's ``scale`` op in float32: ``float32(scale) * x + float32(bias)``.
+
+    Args:
+        x: a float32 array.
+        scale (float): the factor, rounded to float32 as the op's attribute.
+        bias (float): the addend, rounded to float32.
+
+    Returns:
+        numpy.ndarray: float32.
+    """
+    out = (F32(scale) * np.asarray(x, dtype=F32)).astype(F32)
+    if bias:
+        out = (out + F32(bias)).astype(F32)
+    return out
+
+
+def times_lr_ref(x, learning_rate):
+    """``learning_rate * x`` as fluid built it: a ``scale`` for a number, a product for a tensor.
+
+    Args:
+        x: a float32 array.
+        learning_rate: a number, or a float32 array (another schedule's values).
+
+    Returns:
+        numpy.ndarray: float32.
+    """
+    if isinstance(learning_rate, np.ndarray):
+        return (learning_rate.astype(F32) * np.asarray(x, dtype=F32)).astype(F32)
+    return scale_ref(x, learning_rate)
+
+
+# -- the graph side: the same ops, static or eager ---------------------------
+
+def scale(x, factor, bias=0.0):
+    """Paddle's ``scale`` op: ``factor * x + bias`` with float32 attributes.
+
+    Args:
+        x: a float32 tensor (static value or eager tensor).
+        factor (float): the factor.
+        bias (float): the addend.
+
+    Returns:
+        The float32 tensor.
+    """
+    return paddle.scale(x, scale=float(factor), bias=float(bias), bias_after_scale=True)
+
+
+def constant(value):
+    """A float32 [1] constant (fluid's ``fill_constant``, on the default place).
+
+    Args:
+        value (float): the constant.
+
+    Returns:
+        The tensor.
+    """
+    return paddle.full([1], float(value), dtype="float32")
+
+
+def is_tensor_lr(learning_rate):
+    """Whether ``learning_rate`` is a tensor (another schedule's) rather than a number."""
+    return not isinstance(learning_rate, numbers.Real)
+
+
+def times_lr(x, learning_rate):
+    """``learning_rate * x``: ``scale`` for a number, ``elementwise_mul`` for a tensor (as fluid).
+
+    Args:
+        x: a float32 tensor.
+        learning_rate: a number or a float32 [1] tensor.
+
+    Returns:
+        The float32 tensor.
+    """
+    if is_tensor_lr(learning_rate):
+        return paddle.multiply(learning_rate, x)
+    return scale(x, learning_rate)
+
+
+# -- arguments ----------------------------------------------------------------
+
+def learning_rate_arg(name, value):
+    """A learning rate: a finite number >= 0, or another schedule's value.
+
+    Accepted as "another schedule's value": a float32 static-graph tensor (in
+    static mode), a dygraph twin (an ``LRScheduler`` of this package), or a
+    float32 numpy array (the reference of an inner schedule).
+
+    Args:
+        name (str): the argument name, for the message.
+        value: the value to check.
+
+    Returns:
+        ``value`` as a Python float, or unchanged when it is a schedule's value.
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    if ir.is_static_value(value):
+        if value.dtype != paddle.float32:
+            raise rules.ConfigTypeError(f"{name}: must be a float32 tensor, got dtype {value.dtype}")
+        return value
+    if isinstance(value, paddle.optimizer.lr.LRScheduler):
+        from .registry import spec_of  # a twin of ours, or a one-line error
+
+        spec_of(value, name)
+        return value
+    return rules.real(name, value, low=0.0)
+
+
+def graph_or_twin(name, args, lower, begin=0):
+    """The public functions' last step: the dygraph twin, or the graph on the decay counter.
+
+    Args:
+        name (str): the schedule's fluid name.
+        args (dict): its checked arguments (with ``impl`` and the like, if any).
+        lower: ``lower(step, **graph_args)`` builds the graph from the float32 step.
+        begin (int): the counter's begin, when this schedule creates it.
+
+    Returns:
+        The float32 [1] lr tensor (static mode) or a :class:`~paddle_lr.FluidScheduler`.
+    """
+    if paddle.in_dynamic_mode():
+        from .twin import twin_for
+
+        return twin_for(name, args)
+    from ..graph.counter import decay_step_counter
+
+    step = decay_step_counter(begin)
+    with ir.schedule_guard():
+        return lower(step, **args)

@@ -1,0 +1,79 @@
+"""``exponential_decay``: ``learning_rate * decay_rate ** (step / decay_steps)``, floored when ``staircase``.
+
+Fluid's graph, op for op: ``div = scale(step, 1/decay_steps)``, ``floor(div)``
+when ``staircase``, ``elementwise_pow(fill_constant(decay_rate), div)``, then
+``scale(., learning_rate)`` (an ``elementwise_mul`` when ``learning_rate`` is
+a tensor). The ``pow`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
+"""
+from typing import Any, Dict
+
+import numpy as np
+import paddle
+
+from .. import rules
+from .common import F32, constant, graph_or_twin, learning_rate_arg, powf, scale, scale_ref, steps_f32, times_lr, times_lr_ref
+from .registry import Schedule, register
+
+__all__ = ["exponential_decay", "reference", "check", "ops"]
+
+NAME = "exponential_decay"
+
+
+def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) -> np.ndarray:
+    """The float32 values at the counter values ``steps``.
+
+    >>> reference([0, 999, 1000, 2500], 0.1, 1000, 0.5, staircase=True).tolist()
+    [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.02500000037252903]
+    """
+    div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
+    if staircase:
+        div = np.floor(div)
+    return times_lr_ref(powf(np.full(div.shape, F32(decay_rate)), div), learning_rate)
+
+
+def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
+    """The graph's ops on the float32 step (static value or eager tensor)."""
+    div = scale(step, 1.0 / decay_steps)
+    if staircase:
+        div = paddle.floor(div)
+    return times_lr(paddle.pow(constant(decay_rate), div), learning_rate)
+
+
+def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
+    """The arguments, checked: ``decay_steps > 0``, ``decay_rate > 0``, ``staircase`` a bool."""
+    return dict(
+        learning_rate=learning_rate_arg("learning_rate", learning_rate),
+        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
+        decay_rate=rules.real("decay_rate", decay_rate, low=0.0, low_open=True),
+        staircase=rules.boolean("staircase", staircase),
+    )
+
+
+def exponential_decay(learning_rate, decay_steps, decay_rate, staircase=False):
+    """Exponential decay on the decay counter, as ``fluid.layers.exponential_decay``.
+
+    Args:
+        learning_rate (float|Tensor): the initial lr, or another schedule's tensor (twin in dygraph).
+        decay_steps (float): steps per decay (> 0).
+        decay_rate (float): the factor per ``decay_steps`` (> 0).
+        staircase (bool): decay at whole multiples of ``decay_steps`` only.
+
+    Returns:
+        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
+
+    Raises:
+        ConfigError: a one-line message naming the argument, before any op is built.
+    """
+    args = check(learning_rate, decay_steps, decay_rate, staircase)
+    return graph_or_twin(NAME, args, ops)
+
+
+SCHEDULE = register(Schedule(
+    name=NAME,
+    build=exponential_decay,
+    reference=reference,
+    check=check,
+    ops=ops,
+    kernels=("pow",),
+    summary="learning_rate * decay_rate ** (step / decay_steps), the exponent floored if staircase",
+))

@@ -1,0 +1,82 @@
+"""``inverse_time_decay``: ``learning_rate / (1 + decay_rate * step / decay_steps)``, floored when ``staircase``.
+
+Fluid's graph, op for op: ``div = scale(step, 1/decay_steps)``, ``floor(div)``
+when ``staircase``, ``scale(div, decay_rate)``, ``scale(., 1, bias=1)``, then
+``elementwise_div(fill_constant(learning_rate), .)``. No kernel that rounds
+differently between versions: bit for bit on 2.x and 3.x.
+"""
+from typing import Any, Dict
+
+import numpy as np
+import paddle
+
+from .. import rules
+from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .registry import Schedule, register
+
+__all__ = ["inverse_time_decay", "reference", "check", "ops"]
+
+NAME = "inverse_time_decay"
+
+
+def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) -> np.ndarray:
+    """The float32 values at the counter values ``steps``.
+
+    >>> reference([0, 50, 100], 0.1, 50, 0.5, staircase=True).tolist()
+    [0.10000000149011612, 0.06666667014360428, 0.05000000074505806]
+    """
+    div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
+    if staircase:
+        div = np.floor(div)
+    denominator = scale_ref(scale_ref(div, decay_rate), 1.0, bias=1.0)
+    numerator = learning_rate if isinstance(learning_rate, np.ndarray) else F32(learning_rate)
+    return (numerator / denominator).astype(F32)
+
+
+def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
+    """The graph's ops on the float32 step (static value or eager tensor)."""
+    div = scale(step, 1.0 / decay_steps)
+    if staircase:
+        div = paddle.floor(div)
+    denominator = scale(scale(div, decay_rate), 1.0, bias=1.0)
+    numerator = learning_rate if is_tensor_lr(learning_rate) else constant(learning_rate)
+    return paddle.divide(numerator, denominator)
+
+
+def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
+    """The arguments, checked: ``decay_steps > 0``, ``decay_rate >= 0``, ``staircase`` a bool."""
+    return dict(
+        learning_rate=learning_rate_arg("learning_rate", learning_rate),
+        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
+        decay_rate=rules.real("decay_rate", decay_rate, low=0.0),
+        staircase=rules.boolean("staircase", staircase),
+    )
+
+
+def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):
+    """Inverse time decay on the decay counter, as ``fluid.layers.inverse_time_decay``.
+
+    Args:
+        learning_rate (float|Tensor): the initial lr, or another schedule's tensor (twin in dygraph).
+        decay_steps (float): steps per decay (> 0).
+        decay_rate (float): the rate per ``decay_steps`` (>= 0).
+        staircase (bool): decay at whole multiples of ``decay_steps`` only.
+
+    Returns:
+        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
+
+    Raises:
+        ConfigError: a one-line message naming the argument, before any op is built.
+    """
+    args = check(learning_rate, decay_steps, decay_rate, staircase)
+    return graph_or_twin(NAME, args, ops)
+
+
+SCHEDULE = register(Schedule(
+    name=NAME,
+    build=inverse_time_decay,
+    reference=reference,
+    check=check,
+    ops=ops,
+    summary="learning_rate / (1 + decay_rate * step / decay_steps), the quotient floored if staircase",
+))

@@ -1,0 +1,120 @@
+"""``linear_lr_warmup``: a linear ramp from ``start_lr`` to ``end_lr`` over ``warmup_steps``, then ``learning_rate``.
+
+The steps are absolute: with ``learning_rate=piecewise_decay([6, 9], ...)``
+and 4 warmup steps, the decays stay at 6 and 9 (Paddle's dygraph
+``LinearWarmup`` moves them to 10 and 13).
+
+Fluid's graph: a persistable float32 ``learning_rate_warmup`` written by a
+two-way branch, ``step < warmup_steps`` (a float32 constant) taking the ramp
+``scale(scale(scale(step, 1/warmup_steps), end_lr - start_lr), 1, bias=start_lr)``
+and otherwise ``learning_rate`` (a constant when it is a number). Fluid built
+the branch with ``case``; here it is a :class:`~paddle_lr.Switch` with one case
+and a default, which runs the same ops. No kernel that rounds differently:
+bit for bit on both versions (composed over a schedule that has one, that
+schedule's rounding shows after the warmup).
+"""
+from typing import Any, Dict
+
+import numpy as np
+import paddle
+from paddle.utils import unique_name
+
+from .. import rules
+from ..graph import ir
+from ..graph.switch import Switch
+from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .registry import Schedule, register
+
+__all__ = ["linear_lr_warmup", "reference", "check"]
+
+NAME = "linear_lr_warmup"
+
+
+def _inverse(warmup_steps):
+    # fluid divided by float(warmup_steps) with a scale op; with no warmup the ramp never runs
+    return 1.0 / warmup_steps if warmup_steps else 0.0
+
+
+def reference(steps, learning_rate, warmup_steps, start_lr, end_lr) -> np.ndarray:
+    """The float32 values at the counter values ``steps``.
+
+    >>> reference([0, 1, 2, 4], 0.1, 2, 0.0, 0.1).tolist()
+    [0.0, 0.05000000074505806, 0.10000000149011612, 0.10000000149011612]
+    """
+    s = steps_f32(steps)
+    ramp = scale_ref(scale_ref(scale_ref(s, _inverse(warmup_steps)), float(end_lr) - float(start_lr)), 1.0, bias=start_lr)
+    after = np.broadcast_to(np.asarray(learning_rate, dtype=F32), s.shape)
+    return np.where(s < F32(warmup_steps), ramp, after).astype(F32)
+
+
+def check(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "switch") -> Dict[str, Any]:
+    """The arguments, checked: ``warmup_steps >= 0``, ``start_lr`` and ``end_lr`` numbers >= 0."""
+    rules.choice("impl", impl, tuple(_LOWERINGS))
+    return dict(
+        learning_rate=learning_rate_arg("learning_rate", learning_rate),
+        warmup_steps=rules.real("warmup_steps", warmup_steps, low=0.0),
+        start_lr=rules.real("start_lr", start_lr, low=0.0),
+        end_lr=rules.real("end_lr", end_lr, low=0.0),
+        impl=impl,
+    )
+
+
+def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "switch"):
+    """Linear warmup before another schedule (or a constant), as ``fluid.layers.linear_lr_warmup``.
+
+    Args:
+        learning_rate (float|Tensor): the lr after the warmup: a number, or another
+            schedule's tensor (its twin in dygraph), read at the same absolute step.
+        warmup_steps (float): the warmup's length in steps (>= 0; 0: no warmup).
+        start_lr (float): the lr at step 0.
+        end_lr (float): the lr the ramp heads to (reached at ``warmup_steps``).
+        impl (str): the lowering: ``"switch"`` (fluid's graph).
+
+    Returns:
+        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
+
+    Raises:
+        ConfigError: a one-line message naming the argument, before any op is built.
+
+    >>> import paddle_lr
+    >>> sched = paddle_lr.linear_lr_warmup(paddle_lr.piecewise_decay([6, 9], [0.01, 0.001, 0.0001]),
+    ...                                    4, 0.01 / 3, 0.01)
+    >>> values = []
+    >>> for _ in range(11):
+    ...     values.append(round(sched(), 6)); sched.step()
+    >>> values
+    [0.003333, 0.005, 0.006667, 0.008333, 0.01, 0.01, 0.001, 0.001, 0.001, 0.0001, 0.0001]
+    """
+    args = check(learning_rate, warmup_steps, start_lr, end_lr, impl)
+    lower = _LOWERINGS[args.pop("impl")]
+    return graph_or_twin(NAME, args, lower)
+
+
+def _ramp(step, warmup_steps, start_lr, end_lr):
+    return scale(scale(scale(step, _inverse(warmup_steps)), float(end_lr) - float(start_lr)), 1.0, bias=start_lr)
+
+
+def _switch(step, learning_rate, warmup_steps, start_lr, end_lr):
+    """Fluid's lowering: a two-way branch writing a persistable lr."""
+    lr = ir.persistable_float(unique_name.generate("learning_rate_warmup"))
+    after = learning_rate if is_tensor_lr(learning_rate) else constant(learning_rate)
+    with Switch() as switch:
+        with switch.case(step < constant(warmup_steps)):
+            paddle.assign(_ramp(step, warmup_steps, start_lr, end_lr), output=lr)
+        with switch.default():
+            paddle.assign(after, output=lr)
+    return lr
+
+
+# impl name -> lower(step, learning_rate, warmup_steps, start_lr, end_lr); other lowerings add themselves here.
+_LOWERINGS = {"switch": _switch}
+
+SCHEDULE = register(Schedule(
+    name=NAME,
+    build=linear_lr_warmup,
+    reference=reference,
+    check=check,
+    impls=_LOWERINGS.keys(),  # a live view: lowerings added later show
+    options=("impl",),
+    summary="start_lr + (end_lr - start_lr) * step / warmup_steps while step < warmup_steps, then learning_rate",
+))

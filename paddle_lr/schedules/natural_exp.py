@@ -1,0 +1,78 @@
+"""``natural_exp_decay``: ``learning_rate * exp(-decay_rate * step / decay_steps)``, floored when ``staircase``.
+
+Fluid's graph, op for op: ``div = scale(step, 1/decay_steps)``, ``floor(div)``
+when ``staircase``, ``scale(div, -decay_rate)``, ``exp``, ``scale(., learning_rate)``.
+The ``exp`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
+"""
+from typing import Any, Dict
+
+import numpy as np
+import paddle
+
+from .. import rules
+from .common import expf, graph_or_twin, learning_rate_arg, scale, scale_ref, steps_f32, times_lr, times_lr_ref
+from .registry import Schedule, register
+
+__all__ = ["natural_exp_decay", "reference", "check", "ops"]
+
+NAME = "natural_exp_decay"
+
+
+def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) -> np.ndarray:
+    """The float32 values at the counter values ``steps``.
+
+    >>> reference([0, 300], 0.05, 300, 0.3, staircase=True).tolist()
+    [0.05000000074505806, 0.03704091161489487]
+    """
+    div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
+    if staircase:
+        div = np.floor(div)
+    return times_lr_ref(expf(scale_ref(div, -1 * decay_rate)), learning_rate)
+
+
+def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
+    """The graph's ops on the float32 step (static value or eager tensor)."""
+    div = scale(step, 1.0 / decay_steps)
+    if staircase:
+        div = paddle.floor(div)
+    return times_lr(paddle.exp(scale(div, -1 * decay_rate)), learning_rate)
+
+
+def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
+    """The arguments, checked: ``decay_steps > 0``, ``decay_rate >= 0``, ``staircase`` a bool."""
+    return dict(
+        learning_rate=learning_rate_arg("learning_rate", learning_rate),
+        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
+        decay_rate=rules.real("decay_rate", decay_rate, low=0.0),
+        staircase=rules.boolean("staircase", staircase),
+    )
+
+
+def natural_exp_decay(learning_rate, decay_steps, decay_rate, staircase=False):
+    """Natural exponential decay on the decay counter, as ``fluid.layers.natural_exp_decay``.
+
+    Args:
+        learning_rate (float|Tensor): the initial lr, or another schedule's tensor (twin in dygraph).
+        decay_steps (float): steps per decay (> 0).
+        decay_rate (float): the exponent's rate per ``decay_steps`` (>= 0).
+        staircase (bool): decay at whole multiples of ``decay_steps`` only.
+
+    Returns:
+        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
+
+    Raises:
+        ConfigError: a one-line message naming the argument, before any op is built.
+    """
+    args = check(learning_rate, decay_steps, decay_rate, staircase)
+    return graph_or_twin(NAME, args, ops)
+
+
+SCHEDULE = register(Schedule(
+    name=NAME,
+    build=natural_exp_decay,
+    reference=reference,
+    check=check,
+    ops=ops,
+    kernels=("exp",),
+    summary="learning_rate * exp(-decay_rate * step / decay_steps), the quotient floored if staircase",
+))

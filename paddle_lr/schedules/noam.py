@@ -1,0 +1,88 @@
+"""``noam_decay``: ``learning_rate * d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5)``.
+
+Fluid reads the decay counter with begin 1, so the first run sees step 1.
+If another schedule created the program's counter first, noam reads that one
+as it is (begin 0: its first value is 0, from ``min(inf, 0)``); if noam
+creates it, schedules built after it see 1 at the first run too. Fluid did
+both; so does this port.
+
+Fluid's graph, op for op: ``elementwise_pow(step, fill_constant(-0.5))``,
+``scale(step, warmup_steps ** -1.5)``, ``elementwise_min``,
+``scale(., learning_rate * d_model ** -0.5)``. The ``pow`` kernel could round
+differently on paddlepaddle 3.x (measured: not on the golden trace).
+"""
+from typing import Any, Dict
+
+import numpy as np
+import paddle
+
+from .. import rules
+from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, powf, scale, scale_ref, steps_f32
+from .registry import Schedule, register
+
+__all__ = ["noam_decay", "reference", "check", "ops"]
+
+NAME = "noam_decay"
+BEGIN = 1
+
+
+def reference(steps, d_model, warmup_steps, learning_rate=1.0) -> np.ndarray:
+    """The float32 values at the counter values ``steps``.
+
+    >>> reference([0, 1, 4], 4, 4).tolist()
+    [0.0, 0.0625, 0.25]
+    """
+    s = steps_f32(steps)
+    ramp = powf(s, np.full(s.shape, F32(-0.5)))
+    linear = scale_ref(s, warmup_steps ** -1.5)
+    smaller = np.minimum(ramp, linear)
+    if isinstance(learning_rate, np.ndarray):
+        return (scale_ref(learning_rate, d_model ** -0.5) * smaller).astype(F32)
+    return scale_ref(smaller, learning_rate * d_model ** -0.5)
+
+
+def ops(step, d_model, warmup_steps, learning_rate=1.0):
+    """The graph's ops on the float32 step (static value or eager tensor)."""
+    smaller = paddle.minimum(paddle.pow(step, constant(-0.5)), scale(step, warmup_steps ** -1.5))
+    if is_tensor_lr(learning_rate):
+        return paddle.multiply(scale(learning_rate, d_model ** -0.5), smaller)
+    return scale(smaller, learning_rate * d_model ** -0.5)
+
+
+def check(d_model, warmup_steps, learning_rate=1.0) -> Dict[str, Any]:
+    """The arguments, checked: ``d_model > 0``, ``warmup_steps > 0``."""
+    return dict(
+        d_model=rules.real("d_model", d_model, low=0.0, low_open=True),
+        warmup_steps=rules.real("warmup_steps", warmup_steps, low=0.0, low_open=True),
+        learning_rate=learning_rate_arg("learning_rate", learning_rate),
+    )
+
+
+def noam_decay(d_model, warmup_steps, learning_rate=1.0):
+    """The Transformer's Noam schedule on the decay counter, as ``fluid.layers.noam_decay``.
+
+    Args:
+        d_model (float): the model width (> 0).
+        warmup_steps (float): the steps of the rising part (> 0).
+        learning_rate (float|Tensor): a factor, or another schedule's tensor (twin in dygraph).
+
+    Returns:
+        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
+
+    Raises:
+        ConfigError: a one-line message naming the argument, before any op is built.
+    """
+    args = check(d_model, warmup_steps, learning_rate)
+    return graph_or_twin(NAME, args, ops, begin=BEGIN)
+
+
+SCHEDULE = register(Schedule(
+    name=NAME,
+    build=noam_decay,
+    reference=reference,
+    check=check,
+    ops=ops,
+    kernels=("pow",),
+    begin=BEGIN,
+    summary="learning_rate * d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5), from step 1",
+))

@@ -1,0 +1,101 @@
+"""``polynomial_decay``: ``(learning_rate - end) * (1 - step / decay_steps) ** power + end``.
+
+Fluid's graph, op for op. Without ``cycle``: ``min(step, fill_constant(decay_steps))``,
+``scale(., 1/decay_steps)``. With ``cycle``: ``n = ceil(scale(step, 1/decay_steps))``,
+1 at step 0 (fluid's ``cond``; here a ``where``, the same selection),
+``step / scale(n, decay_steps)`` (an ``elementwise_div``). Then
+``scale(., -1, bias=1)``, ``elementwise_pow(., fill_constant(power))``,
+``scale(., learning_rate - end)`` and ``scale(., 1, bias=end)``. The ``pow``
+kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
+"""
+from typing import Any, Dict
+
+import numpy as np
+import paddle
+
+from .. import rules
+from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, powf, scale, scale_ref, steps_f32
+from .registry import Schedule, register
+
+__all__ = ["polynomial_decay", "reference", "check", "ops"]
+
+NAME = "polynomial_decay"
+
+
+def reference(steps, learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False) -> np.ndarray:
+    """The float32 values at the counter values ``steps``.
+
+    >>> reference([0, 50, 100, 150], 0.1, 100, 0.0, 1.0).tolist()
+    [0.10000000149011612, 0.05000000074505806, 0.0, 0.0]
+    """
+    s = steps_f32(steps)
+    if cycle:
+        n = np.ceil(scale_ref(s, 1.0 / decay_steps))
+        n = np.where(s == F32(0), F32(1), n)
+        fraction = (s / scale_ref(n, decay_steps)).astype(F32)
+    else:
+        fraction = scale_ref(np.minimum(s, F32(decay_steps)), 1.0 / decay_steps)
+    decayed = powf(scale_ref(fraction, -1.0, bias=1.0), np.full(s.shape, F32(power)))
+    if isinstance(learning_rate, np.ndarray):
+        decayed = (scale_ref(learning_rate, 1.0, bias=-end_learning_rate) * decayed).astype(F32)
+    else:
+        decayed = scale_ref(decayed, learning_rate - end_learning_rate)
+    return scale_ref(decayed, 1.0, bias=end_learning_rate)
+
+
+def ops(step, learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False):
+    """The graph's ops on the float32 step (static value or eager tensor)."""
+    if cycle:
+        n = paddle.ceil(scale(step, 1.0 / decay_steps))
+        n = paddle.where(paddle.equal(step, constant(0.0)), constant(1.0), n)
+        fraction = paddle.divide(step, scale(n, decay_steps))
+    else:
+        fraction = scale(paddle.minimum(step, constant(decay_steps)), 1.0 / decay_steps)
+    decayed = paddle.pow(scale(fraction, -1.0, bias=1.0), constant(power))
+    if is_tensor_lr(learning_rate):
+        decayed = paddle.multiply(scale(learning_rate, 1.0, bias=-end_learning_rate), decayed)
+    else:
+        decayed = scale(decayed, learning_rate - end_learning_rate)
+    return scale(decayed, 1.0, bias=end_learning_rate)
+
+
+def check(learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False) -> Dict[str, Any]:
+    """The arguments, checked: ``decay_steps > 0``, ``end_learning_rate >= 0``, ``power >= 0``, ``cycle`` a bool."""
+    return dict(
+        learning_rate=learning_rate_arg("learning_rate", learning_rate),
+        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
+        end_learning_rate=rules.real("end_learning_rate", end_learning_rate, low=0.0),
+        power=rules.real("power", power, low=0.0),
+        cycle=rules.boolean("cycle", cycle),
+    )
+
+
+def polynomial_decay(learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False):
+    """Polynomial decay on the decay counter, as ``fluid.layers.polynomial_decay``.
+
+    Args:
+        learning_rate (float|Tensor): the initial lr, or another schedule's tensor (twin in dygraph).
+        decay_steps (float): the steps to decay over (> 0).
+        end_learning_rate (float): the lr reached at ``decay_steps`` (>= 0).
+        power (float): the polynomial's power (>= 0).
+        cycle (bool): start again every ``decay_steps`` (the period growing as fluid's does).
+
+    Returns:
+        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
+
+    Raises:
+        ConfigError: a one-line message naming the argument, before any op is built.
+    """
+    args = check(learning_rate, decay_steps, end_learning_rate, power, cycle)
+    return graph_or_twin(NAME, args, ops)
+
+
+SCHEDULE = register(Schedule(
+    name=NAME,
+    build=polynomial_decay,
+    reference=reference,
+    check=check,
+    ops=ops,
+    kernels=("pow",),
+    summary="(learning_rate - end_learning_rate) * (1 - step / decay_steps) ** power + end_learning_rate",
+))

@@ -1,0 +1,285 @@
+"""Every in-graph schedule of ``paddle_lr``, by fluid name: what the config, tools, docs and tests iterate.
+
+A schedule is one module under ``paddle_lr/schedules/`` that holds its numpy
+reference, its graph builder (the public function, with fluid's signature),
+its argument check, and registers a :class:`Schedule`. A schedule *spec* is
+the plain-data form of a call, as in the golden traces::
+
+    {"fn": "linear_lr_warmup",
+     "args": {"learning_rate": {"fn": "piecewise_decay",
+                                "args": {"boundaries": [6, 9], "values": [0.01, 0.001, 0.0001]}},
+              "warmup_steps": 4, "start_lr": 0.0033333333333333335, "end_lr": 0.01}}
+
+``learning_rate`` may itself be a spec: the inner schedule is built first and
+its tensor passed in. :func:`reference_values` evaluates a spec with numpy,
+:func:`build` builds it (the graph in static mode, the dygraph twin in
+dynamic mode).
+
+>>> import numpy as np
+>>> from paddle_lr.schedules.registry import REGISTRY, reference_values
+>>> REGISTRY["piecewise_decay"].fidelity_3x
+'0 ulp'
+>>> reference_values({"fn": "piecewise_decay", "args": {"boundaries": [2], "values": [1.0, 0.5]}},
+...                  np.arange(4)).tolist()
+[1.0, 1.0, 0.5, 0.5]
+"""
+import dataclasses
+import importlib
+from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+import paddle
+
+from .. import rules
+
+__all__ = [
+    "Schedule",
+    "REGISTRY",
+    "register",
+    "reference_values",
+    "build",
+    "check_spec",
+    "counter_begin",
+    "spec_of",
+]
+
+KERNELS = ("exp", "cos", "pow")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Schedule:
+    """One schedule of fluid's in-graph family.
+
+    Attributes:
+        name: fluid's function name (the key in :data:`REGISTRY` and in specs).
+        build: the public function; builds the graph in static mode, returns the
+            dygraph twin in dynamic mode.
+        reference: ``reference(steps, **args)``: the float32 numpy values at the
+            counter values ``steps`` (an int array); a ``learning_rate`` given as
+            a float32 array is another schedule's values at those steps.
+        check: ``check(**args)``: the arguments as plain Python values (raises a
+            one-line :class:`~paddle_lr.ConfigError` naming the argument).
+        kernels: which float kernels among ``exp``, ``cos``, ``pow`` the graph
+            calls; paddlepaddle 3.x rounds those differently (<= 1 ulp).
+        begin: the counter value the first run sees when this schedule creates
+            the counter (1 for ``noam_decay``, 0 for the others).
+        impls: the names of the graph lowerings ``build`` accepts through ``impl=``
+            (may be a live view, so that a lowering added later shows).
+        options: arguments that choose how the graph is built, not what it
+            computes (``impl``); the reference and the twin ignore them.
+        summary: what it computes, in one line (for the docs table).
+        ops: for the schedules without control flow, ``ops(step, **args)``: the
+            graph's op sequence on a float32 [1] step tensor, in static or eager
+            mode (the graph builder calls it; the tests run it eagerly too).
+    """
+
+    name: str
+    build: Callable[..., Any]
+    reference: Callable[..., np.ndarray]
+    check: Callable[..., Dict[str, Any]]
+    kernels: Tuple[str, ...] = ()
+    begin: int = 0
+    impls: Collection[str] = ()
+    options: Tuple[str, ...] = ()
+    summary: str = ""
+    ops: Optional[Callable[..., Any]] = None
+
+    def __post_init__(self):
+        unknown = set(self.kernels) - set(KERNELS)
+        if unknown:
+            raise ValueError(f"{self.name}: kernels must be among {KERNELS}, got {sorted(unknown)}")
+
+    @property
+    def fidelity_3x(self) -> str:
+        """``"0 ulp"``, or ``"<= 1 ulp"`` when the graph calls a kernel that 3.x rounds differently."""
+        return "<= 1 ulp" if self.kernels else "0 ulp"
+
+
+REGISTRY: Dict[str, Schedule] = {}
+"""Every schedule, by fluid name, in the order of :data:`_MODULES`."""
+
+
+def register(schedule: Schedule) -> Schedule:
+    """Add ``schedule`` to :data:`REGISTRY` (called once by its module).
+
+    Args:
+        schedule: the record.
+
+    Returns:
+        The record.
+    """
+    if schedule.name in REGISTRY and REGISTRY[schedule.name] is not schedule:
+        raise ValueError(f"{schedule.name}: registered twice")
+    REGISTRY[schedule.name] = schedule
+    return schedule
+
+
+def _parse(spec, where="schedule"):
+    if not isinstance(spec, Mapping):
+        raise rules.ConfigTypeError(f"{where}: must be a mapping {{fn: NAME, args: {{...}}}}, got {spec!r}")
+    extra = set(spec) - {"fn", "args"}
+    if extra:
+        raise rules.ConfigError(f"{where}: unknown keys {sorted(extra)}, expected fn and args")
+    name = rules.choice(f"{where}.fn", spec.get("fn"), tuple(REGISTRY))
+    args = spec.get("args", {})
+    if not isinstance(args, Mapping):
+        raise rules.ConfigTypeError(f"{where}.args: must be a mapping, got {args!r}")
+    return REGISTRY[name], dict(args)
+
+
+def _checked(schedule, args, where):
+    """``schedule.check`` with messages that name where the spec sits."""
+    try:
+        return schedule.check(**args)
+    except TypeError as error:
+        if isinstance(error, rules.ConfigError):
+            raise
+        raise rules.ConfigTypeError(f"{where}.args: {error}") from None
+
+
+def check_spec(spec, where="schedule") -> Dict[str, Any]:
+    """Check a (nested) spec; return it with every argument as plain checked data.
+
+    Args:
+        spec: ``{"fn": NAME, "args": {...}}``; ``args.learning_rate`` may be a spec.
+        where (str): how messages name the spec (a cfg key, say).
+
+    Returns:
+        dict: the spec with checked arguments (inner specs checked too).
+    """
+    schedule, args = _parse(spec, where)
+    inner = args.get("learning_rate")
+    if isinstance(inner, Mapping):
+        args["learning_rate"] = check_spec(inner, f"{where}.learning_rate")
+        checked = _checked(schedule, {**args, "learning_rate": np.zeros(1, np.float32)}, where)
+        checked["learning_rate"] = args["learning_rate"]
+    else:
+        checked = _checked(schedule, args, where)
+    return {"fn": schedule.name, "args": checked}
+
+
+def reference_values(spec, steps) -> np.ndarray:
+    """The float32 values of a (nested) spec at the counter values ``steps``.
+
+    Args:
+        spec: ``{"fn": NAME, "args": {...}}``.
+        steps: an int or an array of ints: counter values (absolute steps).
+
+    Returns:
+        numpy.ndarray: float32, shaped like ``numpy.atleast_1d(steps)``.
+    """
+    spec = check_spec(spec)
+    steps = np.atleast_1d(np.asarray(steps, dtype=np.int64))
+    return _reference(spec, steps)
+
+
+def _reference(spec, steps):
+    schedule = REGISTRY[spec["fn"]]
+    args = {k: v for k, v in spec["args"].items() if k not in schedule.options}
+    if isinstance(args.get("learning_rate"), Mapping):
+        args["learning_rate"] = _reference(args["learning_rate"], steps)
+    return np.asarray(schedule.reference(steps, **args), dtype=np.float32)
+
+
+def counter_begin(spec) -> int:
+    """The counter value the first run sees: the begin of the schedule built first.
+
+    Every schedule of a program reads the one ``@LR_DECAY_COUNTER@``; the
+    first one built creates it, with its begin (an inner ``learning_rate``
+    schedule is built before the schedule that takes it).
+
+    Args:
+        spec: a (nested) spec.
+
+    Returns:
+        int: 1 when ``noam_decay`` is built first, else 0.
+    """
+    schedule, args = _parse(spec)
+    inner = args.get("learning_rate")
+    if isinstance(inner, Mapping):
+        return counter_begin(inner)
+    return schedule.begin
+
+
+def build(spec) -> Any:
+    """Build a (nested) spec: inner schedules first, their result passed as ``learning_rate``.
+
+    Args:
+        spec: ``{"fn": NAME, "args": {...}}``.
+
+    Returns:
+        In static mode the float32 [1] lr tensor; in dynamic mode the dygraph twin.
+    """
+    schedule, args = _parse(spec)
+    inner = args.get("learning_rate")
+    if isinstance(inner, Mapping):
+        check_spec(spec)  # every argument, before any op is built
+        args["learning_rate"] = build(inner)
+    return schedule.build(**args)
+
+
+def spec_of(scheduler, name="learning_rate") -> Dict[str, Any]:
+    """The spec of one of this package's dygraph twins.
+
+    Args:
+        scheduler: a :class:`~paddle_lr.FluidScheduler` or :class:`~paddle_lr.WarmupPiecewiseDecay`.
+        name (str): the argument it was given as, for the message.
+
+    Returns:
+        dict: its spec.
+    """
+    spec = getattr(scheduler, "spec", None)
+    if spec is not None:
+        return spec
+    from .warmup_piecewise import WarmupPiecewiseDecay
+
+    if isinstance(scheduler, WarmupPiecewiseDecay):
+        keys = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
+        return {"fn": "exponential_with_warmup_decay", "args": dict(zip(keys, scheduler.schedule))}
+    raise rules.ConfigTypeError(
+        f"{name}: must be a number or one of paddle_lr's schedules (Paddle's own LRScheduler "
+        f"classes count steps differently), got {type(scheduler).__name__}"
+    )
+
+
+def _register_warmup_piecewise():
+    """``exponential_with_warmup_decay`` keeps its module; its record is made here."""
+    from . import warmup_piecewise as module
+
+    def check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="switch"):
+        rules.choice("impl", impl, module.IMPLS)
+        keys = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
+        checked = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
+        return dict(zip(keys, checked), impl=impl)
+
+    def reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor):
+        return np.atleast_1d(module.lr_at(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor))
+
+    register(Schedule(
+        name="exponential_with_warmup_decay",
+        build=module.exponential_with_warmup_decay,
+        reference=reference,
+        check=check,
+        impls=tuple(module.IMPLS),
+        options=("impl",),
+        summary="linear warmup from learning_rate * warmup_factor, then values[i] below boundaries[i]",
+    ))
+
+
+# The schedule modules, in the order the registry (and so the docs table) lists them.
+# Adding a schedule: write its module, add it here, add its golden cases.
+_MODULES = (
+    "piecewise",
+    "exponential",
+    "natural_exp",
+    "inverse_time",
+    "polynomial",
+    "cosine",
+    "noam",
+    "linear_warmup",
+)
+
+for _module in _MODULES:
+    importlib.import_module(f"{__package__}.{_module}")
+_register_warmup_piecewise()
+del _module
