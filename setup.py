@@ -22,15 +22,22 @@ setup(
         "gpu": ["paddlepaddle-gpu>=2.6,<4"],
         "test": ["pytest", "hypothesis"],
     },
+    # One name per tool: paddle-lr-<module, "_" as "-">, also the tool's prog in usage and
+    # error lines; ``python -m paddle_lr.tools.<module>`` and ``tools/<module>.py`` run the same
+    # main(). paddle-lr-make-shapes, -plot and -show are the earlier names, kept as aliases.
     entry_points={
         "console_scripts": [
             "paddle-lr-train=paddle_lr.tools.train:main",
-            "paddle-lr-make-shapes=paddle_lr.tools.make_shapes_dataset:main",
+            "paddle-lr-make-shapes-dataset=paddle_lr.tools.make_shapes_dataset:main",
             "paddle-lr-warmup-calc=paddle_lr.tools.warmup_calc:main",
-            "paddle-lr-plot=paddle_lr.tools.plot_lr:main",
+            "paddle-lr-plot-lr=paddle_lr.tools.plot_lr:main",
+            "paddle-lr-show-lr=paddle_lr.tools.show_lr:main",
             "paddle-lr-bench=paddle_lr.tools.bench:main",
-            "paddle-lr-show=paddle_lr.tools.show_lr:main",
             "paddle-lr-fault-soak=paddle_lr.tools.fault_soak:main",
+            # the earlier names
+            "paddle-lr-make-shapes=paddle_lr.tools.make_shapes_dataset:main",
+            "paddle-lr-plot=paddle_lr.tools.plot_lr:main",
+            "paddle-lr-show=paddle_lr.tools.show_lr:main",
         ]
     },
 )

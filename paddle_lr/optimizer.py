@@ -1,10 +1,27 @@
-"""Momentum that takes the in-graph learning-rate tensor, with fluid's keywords."""
+"""Paddle's optimizers that also take the in-graph learning-rate tensor.
+
+Fluid's optimizers took the tensor a schedule returns (``piecewise_decay``,
+a hand-written ``Switch`` schedule, ...) as ``learning_rate``; Paddle 2.x and
+3.x take a float or an ``LRScheduler`` only. :class:`TensorLearningRate` is the
+one mechanism that adds the tensor: mixed into a Paddle optimizer, it keeps
+the tensor and hands it to the optimizer's ops where Paddle would have made
+its own learning-rate variable. Everything else (the update kernels, the
+accumulators, weight decay, ``LRScheduler`` and float learning rates) is
+Paddle's own, so the updates are Paddle's bit for bit.
+
+``SGD``, ``Momentum`` (with fluid's ``regularization=`` and ``use_nesterov``
+keywords), ``RMSProp``, ``Adam`` and ``AdamW`` are defined here that way.
+"""
+import inspect
+import math
+import warnings
+
 import paddle
 
 from . import rules
 from .graph import ir
 
-__all__ = ["Momentum", "L2Decay"]
+__all__ = ["TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay"]
 
 
 class L2Decay(paddle.regularizer.L2Decay):
@@ -25,12 +42,137 @@ class L2Decay(paddle.regularizer.L2Decay):
         super().__init__(rules.real("coeff", 0.0 if value is None else value, low=0.0))
 
 
-class Momentum(paddle.optimizer.Momentum):
-    """``paddle.optimizer.Momentum`` that also accepts a learning-rate tensor.
+def _check_lr_tensor(tensor):
+    if tensor.dtype != paddle.float32:
+        raise rules.ConfigTypeError(
+            f"learning_rate: a tensor learning rate must be float32, got {tensor.dtype}"
+        )
+    shape = [int(d) for d in tensor.shape]
+    if math.prod(shape) != 1 or any(d < 0 for d in shape):
+        raise rules.ConfigError(
+            f"learning_rate: a tensor learning rate must hold one element, got shape {shape}"
+        )
+    return tensor
+
+
+class TensorLearningRate:
+    """Mixin for a Paddle optimizer: ``learning_rate`` may also be an in-graph float32 tensor.
+
+    Put it before the Paddle optimizer in the bases
+    (``class SGD(TensorLearningRate, paddle.optimizer.SGD)``). A static-graph
+    tensor given as ``learning_rate`` (the first argument, or the keyword) is
+    kept and used as the optimizer's global learning rate in the program where
+    ``minimize`` builds the update ops; the Paddle optimizer is built as for a
+    float learning rate of 0.0 that it never creates. A float or an
+    ``LRScheduler`` goes to Paddle unchanged.
+
+    Per-parameter learning rates (``ParamAttr(learning_rate=...)``) scale the
+    tensor as they scale Paddle's own learning-rate variable.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Show the Paddle optimizer's signature (the mixin's __init__ takes *args).
+        if "__init__" not in cls.__dict__:
+            paddle_base = next(b for b in cls.__mro__ if b.__module__.startswith("paddle."))
+            signature = inspect.signature(paddle_base.__init__)
+            cls.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+
+    def __init__(self, *args, **kwargs):
+        args = list(args)
+        self._lr_tensor = None
+        if args:
+            args[0] = self._take_lr_tensor(args[0])
+        elif "learning_rate" in kwargs:
+            kwargs["learning_rate"] = self._take_lr_tensor(kwargs["learning_rate"])
+        super().__init__(*args, **kwargs)
+
+    def _take_lr_tensor(self, learning_rate):
+        if not ir.is_static_value(learning_rate):
+            return learning_rate
+        self._lr_tensor = _check_lr_tensor(learning_rate)
+        return 0.0
+
+    def _create_global_learning_rate(self):
+        if self._lr_tensor is None:
+            return super()._create_global_learning_rate()
+        self._learning_rate_map[paddle.static.default_main_program()] = self._lr_tensor
+        return None
+
+    def minimize(self, loss, startup_program=None, parameters=None, no_grad_set=None):
+        """Paddle's ``minimize``, without the warning PIR's backward gives when it asks a ``Value`` its place.
+
+        Returns:
+            tuple: Paddle's ``(optimize ops, params_grads)``.
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Tensor do not have 'place'", category=UserWarning)
+            return super().minimize(loss, startup_program, parameters, no_grad_set)
+
+    def get_lr(self):
+        """The current learning rate (float or scheduler learning rates only).
+
+        Returns:
+            float: the learning rate.
+        """
+        if self._lr_tensor is not None:
+            raise TypeError(
+                "get_lr: the learning rate is an in-graph tensor; fetch it with Executor.run"
+            )
+        return super().get_lr()
+
+    def set_lr(self, value):
+        """Set a float learning rate (not with an in-graph tensor learning rate).
+
+        Args:
+            value (float): the new learning rate.
+        """
+        if self._lr_tensor is not None:
+            raise TypeError(
+                f"set_lr: the learning rate is an in-graph tensor, computed by its schedule, got {value!r}"
+            )
+        return super().set_lr(value)
+
+
+class SGD(TensorLearningRate, paddle.optimizer.SGD):
+    """``paddle.optimizer.SGD`` whose ``learning_rate`` may also be an in-graph float32 tensor.
+
+    Example:
+        >>> import paddle, paddle_lr
+        >>> paddle.enable_static()
+        >>> main, startup = paddle.static.Program(), paddle.static.Program()
+        >>> with paddle.static.program_guard(main, startup):
+        ...     x = paddle.static.data("x", [2, 3], "float32")
+        ...     loss = paddle.mean(paddle.static.nn.fc(x, 1))
+        ...     lr = paddle_lr.exponential_with_warmup_decay(0.1, [10], [0.1, 0.01], 5, 0.1)
+        ...     _ = paddle_lr.SGD(lr).minimize(loss)
+        >>> paddle.disable_static()
+    """
+
+
+class RMSProp(TensorLearningRate, paddle.optimizer.RMSProp):
+    """``paddle.optimizer.RMSProp`` whose ``learning_rate`` may also be an in-graph float32 tensor."""
+
+
+class Adam(TensorLearningRate, paddle.optimizer.Adam):
+    """``paddle.optimizer.Adam`` whose ``learning_rate`` may also be an in-graph float32 tensor."""
+
+
+class AdamW(TensorLearningRate, paddle.optimizer.AdamW):
+    """``paddle.optimizer.AdamW`` whose ``learning_rate`` may also be an in-graph float32 tensor.
+
+    The decoupled weight decay and ``lr_ratio`` read the same learning rate
+    as the update, as in Paddle.
+    """
+
+
+class Momentum(TensorLearningRate, paddle.optimizer.Momentum):
+    """``paddle.optimizer.Momentum`` that also accepts a learning-rate tensor, with fluid's keywords.
 
     In a static program, ``learning_rate`` may be the float32 [1] tensor that
-    :func:`paddle_lr.exponential_with_warmup_decay` returns; the momentum op then
-    reads it at every step. Floats and ``LRScheduler`` objects work as in Paddle.
+    a schedule such as :func:`paddle_lr.exponential_with_warmup_decay` returns;
+    the momentum op then reads it at every step. Floats and ``LRScheduler``
+    objects work as in Paddle.
 
     Args:
         learning_rate (float, LRScheduler or tensor): the learning rate.
@@ -61,13 +203,6 @@ class Momentum(paddle.optimizer.Momentum):
                 f"got {regularization!r} and {weight_decay!r}"
             )
         momentum = rules.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
-        self._lr_tensor = None
-        if ir.is_static_value(learning_rate):
-            if learning_rate.dtype != paddle.float32:
-                raise rules.ConfigTypeError(
-                    f"learning_rate: a tensor learning rate must be float32, got {learning_rate.dtype}"
-                )
-            self._lr_tensor, learning_rate = learning_rate, 0.0
         super().__init__(
             learning_rate=learning_rate,
             momentum=momentum,
@@ -77,21 +212,3 @@ class Momentum(paddle.optimizer.Momentum):
             grad_clip=grad_clip,
             name=name,
         )
-
-    def _create_global_learning_rate(self):
-        if self._lr_tensor is None:
-            return super()._create_global_learning_rate()
-        self._learning_rate_map[paddle.static.default_main_program()] = self._lr_tensor
-        return None
-
-    def get_lr(self):
-        """The current learning rate (float or scheduler learning rates only).
-
-        Returns:
-            float: the learning rate.
-        """
-        if self._lr_tensor is not None:
-            raise TypeError(
-                "get_lr: the learning rate is an in-graph tensor; fetch it with Executor.run"
-            )
-        return super().get_lr()

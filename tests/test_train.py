@@ -100,7 +100,7 @@ def test_static_data_parallel_without_gpu_exits_at_start(dataset_dir, tmp_path, 
     monkeypatch.setenv("PADDLE_TRAINER_ID", "0")
     assert train_tool.main(trainkit.train_args(dataset_dir, tmp_path / "out")) == 2
     err = capsys.readouterr().err
-    assert err == ("error: train.py: static data parallel (world size 2) needs a GPU build of Paddle "
+    assert err == ("error: paddle-lr-train: static data parallel (world size 2) needs a GPU build of Paddle "
                    "(fleet collective); use --dygraph for CPU data parallel\n")
     assert not (tmp_path / "out").exists()
 

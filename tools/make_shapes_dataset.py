@@ -1,10 +1,3 @@
-"""`paddle-lr-make-shapes` from a checkout: see paddle_lr/tools/make_shapes_dataset.py."""
-import pathlib
-import sys
-
-# Run from a checkout without installing: the repository root holds paddle_lr.
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from paddle_lr.tools.make_shapes_dataset import main  # noqa: E402
-
+#!/usr/bin/env python3
+from paddle_lr.tools.make_shapes_dataset import main
 raise SystemExit(main())

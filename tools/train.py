@@ -1,10 +1,3 @@
-"""`paddle-lr-train` from a checkout: see paddle_lr/tools/train.py."""
-import pathlib
-import sys
-
-# Run from a checkout without installing: the repository root holds paddle_lr.
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from paddle_lr.tools.train import main  # noqa: E402
-
+#!/usr/bin/env python3
+from paddle_lr.tools.train import main
 raise SystemExit(main())

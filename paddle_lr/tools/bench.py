@@ -391,3 +391,7 @@ def main(argv=None):
         int: the exit status (2 on a bad command line).
     """
     return run(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,12 +1,12 @@
-"""Crash soak: SIGKILL tools/train.py at many points, resume, compare with an uninterrupted run.
+"""Crash soak: SIGKILL the trainer at many points, resume, compare with an uninterrupted run.
 
     tools/fault_soak.py -c configs/shapes_demo.yml --work DIR [-o KEY=VALUE ...]
                         [--dygraph] [--points POINT[,POINT...] ...] [--jobs N]
 
 A short run (the overrides below, then ``-o``) is trained once without a
-fault. Then each scenario runs ``tools/train.py`` in a subprocess with
+fault. Then each scenario runs ``python -m paddle_lr.tools.train`` in a subprocess with
 ``PADDLE_LR_FAULT_AT`` set to its first point (the process SIGKILLs itself
-there, see :mod:`paddle_lr.fault`), resumes from the output directory with the
+there, see :mod:`paddle_lr.demo.fault`), resumes from the output directory with the
 next point, and so on, and finally resumes to the end (a crash before the
 first snapshot starts over instead). The scenario passes when
 its ``train_log.jsonl`` is byte-identical to the reference's and its final
@@ -18,7 +18,6 @@ a few chains of crashes are tried. Exit status 1 when a scenario fails.
 import concurrent.futures
 import json
 import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -28,9 +27,13 @@ from ..demo import fault
 from ..config import load_config
 from ._cli import ArgumentParser, UsageError, add_config_args, new_directory, run
 
-__all__ = ["main"]
+__all__ = ["PROG", "main"]
 
-_TRAIN_PY = pathlib.Path(__file__).resolve().parents[2] / "tools" / "train.py"
+#: the console script's name, used in usage and error lines.
+PROG = "paddle-lr-fault-soak"
+
+# The trainer as this interpreter runs it, from a checkout or an installed package alike.
+_TRAIN = [sys.executable, "-m", "paddle_lr.tools.train"]
 # 12 iterations: warmup over 0-3, boundaries at 5 and 9, a snapshot every 3.
 _SOAK_OVERRIDES = [
     "generate_shapes=true",
@@ -53,7 +56,7 @@ def _parse_points(text, max_iter):
         name, sep, number = item.partition(":")
         if not sep or name not in _POINT_NAMES or not number.isdigit() or not 0 < int(number) <= max_iter:
             raise UsageError(
-                f"fault_soak.py: --points: each point must be iter:N, log:N or snapshot:N with "
+                f"{PROG}: --points: each point must be iter:N, log:N or snapshot:N with "
                 f"1 <= N <= max_iter={max_iter}, got {item!r}"
             )
         points.append(item)
@@ -79,7 +82,7 @@ def _train(args, work_env, point=None):
     env.pop(fault.ENV, None)
     if point is not None:
         env[fault.ENV] = point
-    return subprocess.run([sys.executable, str(_TRAIN_PY), *args], env=env, capture_output=True, text=True)
+    return subprocess.run([*_TRAIN, *args], env=env, capture_output=True, text=True)
 
 
 def _fingerprint(output):
@@ -117,7 +120,7 @@ def _scenario(points, base_args, output, env, reference):
 
 
 def _parser():
-    parser = ArgumentParser(prog="fault_soak.py", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     add_config_args(parser)
     parser.add_argument("--work", required=True, help="working directory (created; must not exist)")
     parser.add_argument("--dygraph", action="store_true", help="soak the dygraph mode")
@@ -129,7 +132,7 @@ def _parser():
 
 def _main(argv):
     args = _parser().parse_args(argv)
-    work = new_directory("fault_soak.py", "--work", args.work)
+    work = new_directory(PROG, "--work", args.work)
     jobs = rules.integer("--jobs", args.jobs, low=1)
     overrides = [*_SOAK_OVERRIDES, f"dataset_dir={work / 'data'}", *args.opt]
     config = load_config(args.config, overrides)
@@ -140,7 +143,7 @@ def _main(argv):
     work.mkdir(parents=True)
     proc = _train([*base_args, "--output", str(work / "reference")], env)
     if proc.returncode != 0:
-        raise UsageError(f"fault_soak.py: the reference run failed: {proc.stderr.strip()[-300:]}")
+        raise UsageError(f"{PROG}: the reference run failed: {proc.stderr.strip()[-300:]}")
     reference = _fingerprint(work / "reference")
     print(f"reference: {config.max_iter} iterations, {len(scenarios)} scenarios, "
           f"{'dygraph' if args.dygraph else 'static'}", flush=True)
@@ -169,3 +172,7 @@ def main(argv=None):
         int: the exit status (0 all match, 1 a scenario failed, 2 bad arguments).
     """
     return run(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,12 +11,15 @@ from .. import config, rules
 from ..demo import shapes_dataset as shapes
 from ._cli import ArgumentParser, new_directory, run
 
-__all__ = ["main"]
+__all__ = ["PROG", "main"]
+
+#: the console script's name, used in usage and error lines.
+PROG = "paddle-lr-make-shapes-dataset"
 
 
 def _parser():
     defaults = config.cfg
-    parser = ArgumentParser(prog="make_shapes_dataset.py", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="dataset root to create (must not exist)")
     parser.add_argument("--train", type=int, default=defaults.shapes_train_images,
                         help=f"training images (default {defaults.shapes_train_images})")
@@ -30,7 +33,7 @@ def _parser():
 
 def _main(argv):
     args = _parser().parse_args(argv)
-    out = new_directory("make_shapes_dataset.py", "--out", args.out)
+    out = new_directory(PROG, "--out", args.out)
     shapes.make_shapes(
         out,
         train=rules.integer("--train", args.train, low=1),
@@ -52,3 +55,7 @@ def main(argv=None):
         int: the exit status (0; 2 for a bad argument).
     """
     return run(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

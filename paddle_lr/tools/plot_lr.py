@@ -18,7 +18,10 @@ from ..planning import epochs_of
 from ..schedules.warmup_piecewise import lr_at
 from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
 
-__all__ = ["main", "lr_segments", "dataset_images"]
+__all__ = ["PROG", "main", "lr_segments", "dataset_images"]
+
+#: the console script's name, used in usage and error lines.
+PROG = "paddle-lr-plot-lr"
 
 
 def lr_segments(config):
@@ -161,7 +164,7 @@ def _warmup_inset(ax, steps, lr, warm_steps, log):
 
 
 def _parser():
-    parser = ArgumentParser(prog="plot_lr", description="Plot or tabulate a config's learning rate.")
+    parser = ArgumentParser(prog=PROG, description="Plot or tabulate a config's learning rate.")
     add_config_args(parser)
     parser.add_argument("--output", metavar="FILE.png", help="write the figure here")
     parser.add_argument("--table", action="store_true",
@@ -199,3 +202,7 @@ def main(argv=None):
         int: 0, or 2 with one line on stderr for a bad config or arguments.
     """
     return run(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

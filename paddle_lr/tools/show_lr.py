@@ -21,7 +21,10 @@ from ..schedules.warmup_piecewise import lr_at
 from ..schedules.lowerings import IMPLS
 from ._cli import ArgumentParser, add_config_args, load_config_args, run
 
-__all__ = ["main", "run_graph"]
+__all__ = ["PROG", "main", "run_graph"]
+
+#: the console script's name, used in usage and error lines.
+PROG = "paddle-lr-show-lr"
 
 _RAMP_ENDS = 3
 """Warmup steps printed at each end of the ramp."""
@@ -99,7 +102,7 @@ def _report(got, expected, warm_steps, impl):
 
 
 def _parser():
-    parser = ArgumentParser(prog="show_lr",
+    parser = ArgumentParser(prog=PROG,
                             description="Run a config's in-graph lr step by step and compare with lr_at.")
     add_config_args(parser)
     parser.add_argument("--impl", choices=IMPLS, help="graph lowering (default: the cfg's lr_impl)")
@@ -130,3 +133,7 @@ def main(argv=None):
         2 with one line on stderr for a bad config or arguments.
     """
     return run(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,11 +12,14 @@ import paddle
 from ..demo import training
 from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
 
-__all__ = ["main"]
+__all__ = ["PROG", "main"]
+
+#: the console script's name, used in usage and error lines.
+PROG = "paddle-lr-train"
 
 
 def _parser():
-    parser = ArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     add_config_args(parser)
     parser.add_argument("--output", default="output", help="output directory (default: output)")
     parser.add_argument(
@@ -36,7 +39,7 @@ def _main(argv):
     _, world_size = training.world()
     if world_size > 1 and not args.dygraph and not paddle.is_compiled_with_cuda():
         raise UsageError(
-            f"train.py: static data parallel (world size {world_size}) needs a GPU build of Paddle "
+            f"{PROG}: static data parallel (world size {world_size}) needs a GPU build of Paddle "
             "(fleet collective); use --dygraph for CPU data parallel"
         )
     training.train(config, args.output, resume=args.resume, dygraph=args.dygraph, eval_only=args.eval_only)
@@ -53,3 +56,7 @@ def main(argv=None):
         int: the exit status (0; 2 for a bad cfg, argument or snapshot).
     """
     return run(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,7 +11,10 @@ from ..coco_count import count_images
 from ..planning import plan_schedule
 from ._cli import ArgumentParser, run
 
-__all__ = ["main"]
+__all__ = ["PROG", "main"]
+
+#: the console script's name, used in usage and error lines.
+PROG = "paddle-lr-warmup-calc"
 
 
 def _number(text):
@@ -24,7 +27,7 @@ def _number(text):
 
 def _parser():
     parser = ArgumentParser(
-        prog="warmup_calc",
+        prog=PROG,
         description="Convert warmup (and lr_steps, max_iter) between datasets and batch sizes, "
         "keeping epochs constant.",
     )
@@ -87,3 +90,7 @@ def main(argv=None):
         int: 0, or 2 with one line on stderr for bad arguments or a bad ``--ann`` file.
     """
     return run(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
