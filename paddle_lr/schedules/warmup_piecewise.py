@@ -32,7 +32,7 @@ import paddle
 from paddle.utils import unique_name
 
 from .. import rules
-from ..graph import ir
+from ..graph import ir, tables
 from ..graph.counter import decay_step_counter
 from ..graph.switch import Switch
 from .lowerings import IMPLS
@@ -127,18 +127,7 @@ def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, war
     table_array = np.concatenate([ramp, values]).astype(np.float32)
     # Persistable tables initialised once by the startup program: per-step
     # constant ops (assign_value) would cost as much as the lookup itself.
-    bounds, table = (
-        paddle.static.create_parameter(
-            list(array.shape),
-            "float32",
-            attr=paddle.ParamAttr(name=unique_name.generate(name), trainable=False),
-            default_initializer=paddle.nn.initializer.Assign(array),
-        )
-        for name, array in (("learning_rate_bounds", bounds_array), ("learning_rate_table", table_array))
-    )
-    _tables_of(paddle.static.default_main_program()).update(
-        {bounds.name: bounds_array, table.name: table_array}
-    )
+    bounds, table = tables.create(bounds_array), tables.create(table_array)
     # index_select rather than gather: PIR's gather adds a per-step op for its axis.
     lr = paddle.index_select(table, paddle.searchsorted(bounds, global_step, right=True))
     if tabulated:
@@ -148,22 +137,13 @@ def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, war
     return paddle.where(global_step < warmup_iter_var, ramp, lr)
 
 
-def _tables_of(program):
-    """The branchless tables built into ``program``: persistable name -> contents."""
-    if not hasattr(program, "_paddle_lr_tables"):
-        program._paddle_lr_tables = {}
-    return program._paddle_lr_tables
-
-
 def reload_tables(program, scope=None):
-    """Write the branchless schedules' tables of ``program`` back into ``scope``.
+    """Write the branch-free tables of ``program`` back into ``scope``.
 
-    The tables are persistables, so ``paddle.static.load`` (and any loader of
-    persistables) restores them from a checkpoint along with the counter. That
-    is harmless when the schedule is unchanged; after loading a checkpoint made
-    with another schedule (say, ``lr_steps`` moved to train longer), call this
-    so that the program's own schedule applies, as it does with
-    ``impl="switch"``. The training snapshots do it on every resume.
+    :func:`paddle_lr.load_checkpoint` and the trainer's resume do this
+    themselves; call it only after restoring persistables some other way
+    (``paddle.static.set_program_state``, ``load_vars``), so that the program's
+    own schedule applies, as it does with ``impl="switch"``.
 
     Args:
         program: the main program the schedules were built in.
@@ -172,14 +152,7 @@ def reload_tables(program, scope=None):
     Returns:
         list[str]: the names of the tables written.
     """
-    scope = scope or paddle.static.global_scope()
-    tables = _tables_of(program)
-    for name, array in tables.items():
-        tensor = scope.find_var(name).get_tensor()
-        place = tensor._place()
-        place = paddle.CUDAPlace(place.gpu_device_id()) if place.is_gpu_place() else paddle.CPUPlace()
-        tensor.set(array, place)
-    return list(tables)
+    return tables.rewrite(program, scope)
 
 
 # -- the reference --------------------------------------------------------
