@@ -1,0 +1,1 @@
+"""The graph machinery: step counters, Switch, the IR backends, fluid's building blocks, lookup tables."""
