@@ -19,7 +19,7 @@ from .graph.counter import autoincreased_step_counter, decay_step_counter
 from .graph.ir import clone_for_test
 from .graph.switch import Switch
 from .graph.layers import create_global_var, fill_constant
-from .optimizer import L2Decay, Momentum
+from .optimizer import SGD, Adam, AdamW, L2Decay, Momentum, RMSProp
 from .schedules.warmup_piecewise import (
     WarmupPiecewiseDecay,
     boundary_values,
@@ -44,6 +44,10 @@ __all__ = [
     "fill_constant",
     "Switch",
     "Momentum",
+    "SGD",
+    "RMSProp",
+    "Adam",
+    "AdamW",
     "L2Decay",
     "autoincreased_step_counter",
     "decay_step_counter",
