@@ -27,6 +27,7 @@ from .schedules.warmup_piecewise import (
     lr_at,
     reload_tables,
 )
+from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint, save_checkpoint
 from .schedules.registry import REGISTRY, Schedule
 from .schedules.twin import FluidScheduler
 from .schedules.piecewise import piecewise_decay
@@ -72,4 +73,8 @@ __all__ = [
     "ConfigError",
     "ConfigTypeError",
     "ScheduleWarning",
+    "load_checkpoint",
+    "save_checkpoint",
+    "LoadedCheckpoint",
+    "CheckpointError",
 ]

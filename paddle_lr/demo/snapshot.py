@@ -32,6 +32,8 @@ __all__ = [
     "write_snapshot",
     "verify_snapshot",
     "find_snapshot",
+    "warn_other_version",
+    "load_dygraph_state",
 ]
 
 MANIFEST = "manifest.json"
@@ -45,7 +47,7 @@ class SnapshotError(rules.ConfigError):
 
 
 class SnapshotWarning(UserWarning):
-    """A damaged snapshot was skipped while looking for the newest complete one."""
+    """A resume to know about: a damaged snapshot skipped, another cfg, another Paddle version."""
 
 
 def snapshot_dir(output, iteration):
@@ -221,3 +223,94 @@ def find_snapshot(path):
         except SnapshotError as exc:
             warnings.warn(f"resume: skipping {exc}", SnapshotWarning, stacklevel=2)
     raise SnapshotError(f"resume: {path} holds no complete snapshot_* directory")
+
+
+def warn_other_version(directory, manifest):
+    """Warn in one line when a snapshot was written by another Paddle version.
+
+    The lr schedule, the counter and every saved tensor carry over exactly;
+    Paddle's float kernels differ between versions, so later losses may differ
+    in the last bits (docs/checkpoints.md measures how much).
+
+    Args:
+        directory (str or Path): the snapshot, for the message.
+        manifest (dict): its manifest (``paddle_version``, ``ir``).
+
+    Returns:
+        bool: whether it warned.
+    """
+    written = manifest.get("paddle_version")
+    if written is None or written == paddle.__version__:
+        return False
+    warnings.warn(
+        f"resume: {directory} was written by paddlepaddle {written} ({manifest.get('ir', 'unknown')} IR), "
+        f"this is {paddle.__version__} ({ir.ir_name()} IR): the state and the lr carry over exactly, "
+        "later losses may differ in the last bits",
+        SnapshotWarning,
+        stacklevel=3,
+    )
+    return True
+
+
+def _meta(value):
+    from paddle.base.data_feeder import convert_dtype
+
+    return tuple(int(d) for d in value.shape), convert_dtype(value.dtype)
+
+
+def _paddle_load(directory, name):
+    try:
+        return paddle.load(str(pathlib.Path(directory) / name))
+    except Exception as exc:  # pickle, EOF, Paddle's own errors: all mean unreadable
+        text = " ".join(str(exc).split())[:160]
+        raise SnapshotError(f"snapshot {directory}: {name} is unreadable ({type(exc).__name__}: {text})") from None
+
+
+def load_dygraph_state(directory, layer, optimizer, prefix="model"):
+    """Restore a dygraph snapshot's layer and optimizer state, checked before anything is set.
+
+    ``<prefix>.pdparams`` must hold exactly the layer's state-dict entries with
+    their shapes and dtypes; ``<prefix>.pdopt`` the scheduler's state
+    (``LR_Scheduler``) and accumulators named after the layer's parameters, of
+    their shapes. Otherwise nothing is set.
+
+    Args:
+        directory (str or Path): the snapshot directory.
+        layer (paddle.nn.Layer): the model.
+        optimizer (paddle.optimizer.Optimizer): its optimizer.
+        prefix (str): the state files' name.
+
+    Returns:
+        None.
+
+    Raises:
+        SnapshotError: one line naming every entry that does not fit, or the
+            file that cannot be read.
+    """
+    from ..checkpoint import misfit
+
+    params = _paddle_load(directory, f"{prefix}.pdparams")
+    opt = _paddle_load(directory, f"{prefix}.pdopt")
+    if not isinstance(params, dict) or not isinstance(opt, dict):
+        raise SnapshotError(f"snapshot {directory}: {prefix}.pdparams/.pdopt do not hold state dicts")
+    own = {name: _meta(value) for name, value in layer.state_dict().items()}
+    saved = {name: _meta(value) for name, value in params.items() if hasattr(value, "shape")}
+    saved.update({name: ((), type(value).__name__) for name, value in params.items() if not hasattr(value, "shape")})
+    parts = misfit(saved, own)
+    by_param = {p.name: _meta(p) for p in layer.parameters()}
+    strays = []
+    for name, value in opt.items():
+        if name == "LR_Scheduler":
+            continue
+        owner = next((p for p in by_param if name.startswith(p + "_")), None)
+        if owner is None or not hasattr(value, "shape") or _meta(value)[0] != by_param[owner][0]:
+            strays.append(name)
+    if strays and not parts:  # a layer that does not fit has no accumulators to speak of
+        parts.append(f"optimizer state of no parameter {', '.join(sorted(strays)[:8])}"
+                     + (f", ... ({len(strays) - 8} more)" if len(strays) > 8 else ""))
+    if not isinstance(opt.get("LR_Scheduler"), dict):
+        parts.append("no LR_Scheduler state in the optimizer file")
+    if parts:
+        raise SnapshotError(f"snapshot {directory}: does not fit the model: {'; '.join(parts)}")
+    layer.set_state_dict(params)
+    optimizer.set_state_dict(opt)

@@ -40,9 +40,9 @@ import paddle
 from paddle.base.unique_name import UniqueNameGenerator
 from tqdm import tqdm
 
+from .. import checkpoint
 from .. import config as config_lib
 from .. import planning
-from ..schedules import warmup_piecewise as schedule
 from . import coco_data as data
 from . import detector as model
 from . import evaluate as coco_eval
@@ -225,15 +225,14 @@ class StaticEngine(Engine):
             paddle.static.save(self.main, str(pathlib.Path(directory) / _STATE_PREFIX))
 
     def load(self, directory):
-        """Restore what :meth:`save` wrote, with ``paddle.static.load``.
+        """Restore what :meth:`save` wrote, written on either Paddle version (:func:`paddle_lr.load_checkpoint`).
 
         The branchless schedule's tables come from this run's cfg, not the
         snapshot, so that a resume with a changed schedule follows the new one
-        under both lowerings.
+        under both lowerings; a snapshot of another model or lowering is refused
+        in one line before anything is restored.
         """
-        with paddle.static.scope_guard(self.scope):
-            paddle.static.load(self.main, str(pathlib.Path(directory) / _STATE_PREFIX), self.exe)
-            schedule.reload_tables(self.main, self.scope)
+        checkpoint.load_checkpoint(self.main, pathlib.Path(directory) / _STATE_PREFIX, self.exe, self.scope)
 
     def parameters(self):
         return {name: np.array(value) for name, value in self.main.state_dict("param", self.scope).items()}
@@ -299,10 +298,8 @@ class DygraphEngine(Engine):
         paddle.save(self.optimizer.state_dict(), str(directory / f"{_STATE_PREFIX}.pdopt"))
 
     def load(self, directory):
-        """Restore what :meth:`save` wrote (parameters, momentum, scheduler step)."""
-        directory = pathlib.Path(directory)
-        self.net.set_state_dict(paddle.load(str(directory / f"{_STATE_PREFIX}.pdparams")))
-        self.optimizer.set_state_dict(paddle.load(str(directory / f"{_STATE_PREFIX}.pdopt")))
+        """Restore what :meth:`save` wrote (parameters, momentum, scheduler step), checked first."""
+        snapshot.load_dygraph_state(directory, self.net, self.optimizer, _STATE_PREFIX)
 
     def parameters(self):
         return {name: value.numpy() for name, value in self.net.state_dict().items()}
@@ -428,6 +425,7 @@ def restore(engine: Engine, path: PathLike, config) -> Tuple[pathlib.Path, int]:
 
     Raises:
         SnapshotError: no usable snapshot, another mode, or beyond ``max_iter``.
+        CheckpointError: a static snapshot of another model or lowering (nothing restored).
     """
     directory, manifest = snapshot.find_snapshot(path)
     if manifest["mode"] != engine.mode:
@@ -440,6 +438,8 @@ def restore(engine: Engine, path: PathLike, config) -> Tuple[pathlib.Path, int]:
         raise snapshot.SnapshotError(
             f"resume: {directory} is at iteration {iteration}, beyond max_iter={config.max_iter}"
         )
+    # Load first: a snapshot that cannot be resumed is refused in one line, with no warning before it.
+    engine.load(directory)
     changed = sorted(k for k in config if manifest["config"].get(k) != config[k])
     if changed:
         warnings.warn(
@@ -447,7 +447,7 @@ def restore(engine: Engine, path: PathLike, config) -> Tuple[pathlib.Path, int]:
             snapshot.SnapshotWarning,
             stacklevel=3,
         )
-    engine.load(directory)
+    snapshot.warn_other_version(directory, manifest)
     return directory, iteration
 
 

@@ -226,13 +226,7 @@ def persistables(program) -> dict:
     """
     from paddle.base.data_feeder import convert_dtype
 
-    if is_pir():
-        from paddle.static.pir_io import get_pir_parameters
-
-        params, others = get_pir_parameters(program)
-        values = [v for v in params + others if v.persistable]
-    else:
-        values = paddle.static.io.get_program_persistable_vars(program)
+    values = _backend.persistable_values(program)
     return {v.name: (tuple(int(d) for d in v.shape), convert_dtype(v.dtype)) for v in values}
 
 

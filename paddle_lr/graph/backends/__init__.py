@@ -15,5 +15,6 @@ of functions, the only places where the two IRs are told apart:
 ``blocks_ops(program)``     the names of a program's ops, optionally nested
 ``clone(program, values)``  a copy of a program and its mapped values
 ``remove_ops(block, ops)``  remove ops from a block
+``persistable_values(p)``   the persistables a checkpoint of ``p`` holds
 ==========================  ================================================
 """

@@ -87,6 +87,11 @@ def remove_ops(block, ops):
             block._remove_op(index)
 
 
+def persistable_values(program):
+    """The persistables ``paddle.static.save`` and ``save_persistables`` write."""
+    return paddle.static.io.get_program_persistable_vars(program)
+
+
 def global_var_meta(name):
     """``(shape, dtype)`` of the main program's global variable ``name``, or None."""
     from paddle.base.data_feeder import convert_dtype

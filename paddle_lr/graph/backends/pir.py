@@ -115,6 +115,14 @@ def remove_ops(block, ops):
         block.remove_op(op)
 
 
+def persistable_values(program):
+    """The persistables ``paddle.static.save`` writes (parameters first, then the others)."""
+    from paddle.static.pir_io import get_pir_parameters
+
+    params, others = get_pir_parameters(program)
+    return [v for v in params + others if v.persistable]
+
+
 def global_var_meta(name):
     """``(shape, dtype)`` of the main program's persistable ``name``, or None."""
     from paddle.base.data_feeder import convert_dtype
