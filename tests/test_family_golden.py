@@ -30,13 +30,11 @@ import numpy as np
 import paddle
 import pytest
 
-from paddle_lr.schedules import common
+from familykit import KERNEL_ULP, check_nodes, kernels_of, mismatch, run_graph, twin_of
 from paddle_lr.schedules.registry import REGISTRY, check_spec, counter_begin, reference_values, spec_of
 
 DATA = pathlib.Path(__file__).parent / "data" / "family_traces.json"
 FULL_RUN_LIMIT = 2500  # steps; longer cases are sampled unless -m slow
-# 3.x rounds exp/cos/pow differently from 2.6.2 (the golden's version); 2.x must be exact.
-KERNEL_ULP = 0 if paddle.__version__.startswith("2.") else 1
 
 
 def load_family():
@@ -57,31 +55,6 @@ def load_family():
 
 
 FAMILY = load_family()
-
-
-def kernels_of(spec):
-    """The exp/cos/pow kernels called anywhere in a (nested) spec."""
-    inner = spec["args"].get("learning_rate")
-    below = kernels_of(inner) if isinstance(inner, Mapping) else set()
-    return below | set(REGISTRY[spec["fn"]].kernels)
-
-
-def ulps(got, expected_bits):
-    """Distance in float32 ulps (values of one sign, as here)."""
-    got = np.asarray(got, dtype=np.float32).view(np.int32).astype(np.int64)
-    return np.abs(got - np.asarray(expected_bits, dtype=np.uint32).view(np.int32).astype(np.int64))
-
-
-def mismatch(what, steps, got, expected_bits, tolerance=0):
-    """A message naming the first step beyond ``tolerance`` ulps, or None."""
-    distance = ulps(got, expected_bits)
-    bad = np.flatnonzero(distance > tolerance)
-    if bad.size == 0:
-        return None
-    i = bad[0]
-    want = np.asarray(expected_bits, dtype=np.uint32)[i:i + 1].view(np.float32)[0]
-    return (f"{what}: {bad.size} of {len(steps)} steps off by more than {tolerance} ulp; first at step "
-            f"{int(steps[i])}: got {np.float32(got[i])!r}, expected {want!r} ({int(distance[i])} ulp)")
 
 
 def params(long_marks=()):
@@ -125,69 +98,6 @@ def test_reference_every_step(case):
 
 # -- the graph ------------------------------------------------------------------
 
-def build_nodes(spec):
-    """Build a nested spec inner first; return [(checked spec, tensor), ...], the outermost last."""
-    args = dict(spec["args"])
-    nodes = []
-    if isinstance(args.get("learning_rate"), Mapping):
-        nodes = build_nodes(args["learning_rate"])
-        args["learning_rate"] = nodes[-1][1]
-    nodes.append((check_spec(spec), REGISTRY[spec["fn"]].build(**args)))
-    return nodes
-
-
-def run_graph(runner, spec, steps):
-    """Every node's value at each of ``steps``: an array [nodes, steps], and the checked specs."""
-    r = runner(lambda: build_nodes(spec))
-    specs = [node_spec for node_spec, _ in r.outputs]
-    values, previous = [], None
-    for step in steps:
-        if previous is None or step != previous + 1:
-            r.jump_to(int(step))
-        values.append([v[0] for v in r.run([t for _, t in r.outputs])])
-        previous = step
-    return specs, np.asarray(values, dtype=np.float32).T
-
-
-def eager_values(node_spec, steps, inner_values):
-    """The node's op sequence run eagerly on the running Paddle, one [1] step tensor at a time."""
-    schedule = REGISTRY[node_spec["fn"]]
-    args = {k: v for k, v in node_spec["args"].items() if k not in schedule.options}
-    paddle.disable_static()
-    try:
-        out = []
-        for i, step in enumerate(steps):
-            if inner_values is not None:
-                args["learning_rate"] = paddle.to_tensor(inner_values[i:i + 1])
-            value = schedule.ops(paddle.to_tensor(np.array([step], dtype=np.float32)), **args)
-            out.append(value.numpy().reshape(-1)[0])
-    finally:
-        paddle.enable_static()
-    return np.asarray(out, dtype=np.float32)
-
-
-def running_kernels(distances):
-    """Paddle's eager float32 kernels, one [1] tensor at a time (as the graph calls them),
-    recording in ``distances`` how far each is from the C library's (2.6.2's) on its inputs."""
-    ops = {"exp": paddle.exp, "cos": paddle.cos, "pow": paddle.pow}
-
-    def kernel(name):
-        def apply(*xs):
-            xs = [np.asarray(x, dtype=np.float32).reshape(-1) for x in xs]
-            paddle.disable_static()
-            try:
-                out = np.array([ops[name](*(paddle.to_tensor(x[i:i + 1]) for x in xs)).numpy()[0]
-                                for i in range(xs[0].size)], dtype=np.float32)
-            finally:
-                paddle.enable_static()
-            c = common.C_KERNELS[name](*xs)
-            distances[name] = max(distances.get(name, 0), int(ulps(out, c.view(np.uint32)).max(initial=0)))
-            return out
-        return apply
-
-    return {name: kernel(name) for name in ops}
-
-
 def check_graph(runner, case, steps):
     spec = case["spec"]
     specs, values = run_graph(runner, spec, steps)
@@ -195,26 +105,7 @@ def check_graph(runner, case, steps):
     if KERNEL_ULP == 0 or not kernels_of(spec):
         expected = case["expected"][steps - case["start"]]
         errors.append(mismatch(f"{case['name']} graph vs golden", steps, values[-1], expected))
-    for i, node_spec in enumerate(specs):
-        schedule = REGISTRY[node_spec["fn"]]
-        inner = values[i - 1] if isinstance(node_spec["args"].get("learning_rate"), Mapping) else None
-        args = {k: v for k, v in node_spec["args"].items() if k not in schedule.options}
-        if inner is not None:
-            args["learning_rate"] = inner
-        what = f"{case['name']} node {node_spec['fn']}"
-        if not schedule.kernels:
-            reference = np.asarray(schedule.reference(steps, **args), dtype=np.float32).view(np.uint32)
-            errors.append(mismatch(f"{what}: graph vs reference", steps, values[i], reference))
-            continue
-        eager = eager_values(node_spec, steps, inner)
-        errors.append(mismatch(f"{what}: graph vs the same ops run eagerly", steps, values[i], eager.view(np.uint32)))
-        distances = {}
-        with common.kernels(**running_kernels(distances)):
-            on_running = np.asarray(schedule.reference(steps, **args), dtype=np.float32).view(np.uint32)
-        errors.append(mismatch(f"{what}: graph vs reference with the running Paddle's kernels",
-                               steps, values[i], on_running))
-        errors += [f"{what}: the running Paddle's {name} is {d} ulp from the C library's (2.6.2's)"
-                   for name, d in distances.items() if d > KERNEL_ULP]
+    errors += check_nodes(case["name"], specs, values, steps)
     errors = [e for e in errors if e]
     assert not errors, "\n".join(errors)
 
@@ -237,7 +128,7 @@ def test_twin(case):
     """The twin's value after k steps is the golden value at the k-th run (start_step: jumped to)."""
     spec = case["spec"]
     paddle.disable_static()
-    twin = REGISTRY[spec["fn"]].build(**_twin_args(spec))
+    twin = twin_of(spec)
     assert spec_of(twin) == check_spec(spec)
     begin = counter_begin(spec)
     if case["start"] != begin:
@@ -248,12 +139,3 @@ def test_twin(case):
         twin.step()
     error = mismatch(f"{case['name']} twin", case["steps"], np.asarray(got, dtype=np.float32), case["expected"])
     assert error is None, error
-
-
-def _twin_args(spec):
-    """The spec's arguments with an inner spec built as its twin (as a user would compose them)."""
-    args = dict(spec["args"])
-    inner = args.get("learning_rate")
-    if isinstance(inner, Mapping):
-        args["learning_rate"] = REGISTRY[inner["fn"]].build(**_twin_args(inner))
-    return args

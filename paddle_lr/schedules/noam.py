@@ -84,5 +84,5 @@ SCHEDULE = register(Schedule(
     ops=ops,
     kernels=("pow",),
     begin=BEGIN,
-    summary="learning_rate * d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5), from step 1",
+    summary="learning_rate * d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5)",
 ))

@@ -25,6 +25,7 @@ dynamic mode).
 """
 import dataclasses
 import importlib
+import inspect
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -41,6 +42,7 @@ __all__ = [
     "check_spec",
     "counter_begin",
     "spec_of",
+    "markdown_table",
 ]
 
 KERNELS = ("exp", "cos", "pow")
@@ -68,6 +70,7 @@ class Schedule:
         options: arguments that choose how the graph is built, not what it
             computes (``impl``); the reference and the twin ignore them.
         summary: what it computes, in one line (for the docs table).
+        twin: the name of its dygraph twin class (what ``build`` returns in dynamic mode).
         ops: for the schedules without control flow, ``ops(step, **args)``: the
             graph's op sequence on a float32 [1] step tensor, in static or eager
             mode (the graph builder calls it; the tests run it eagerly too).
@@ -82,6 +85,7 @@ class Schedule:
     impls: Collection[str] = ()
     options: Tuple[str, ...] = ()
     summary: str = ""
+    twin: str = "FluidScheduler"
     ops: Optional[Callable[..., Any]] = None
 
     def __post_init__(self):
@@ -93,6 +97,13 @@ class Schedule:
     def fidelity_3x(self) -> str:
         """``"0 ulp"``, or ``"<= 1 ulp"`` when the graph calls a kernel that 3.x rounds differently."""
         return "<= 1 ulp" if self.kernels else "0 ulp"
+
+    @property
+    def lowerings(self) -> str:
+        """The graph lowerings, in words (for the docs table)."""
+        if self.impls:
+            return ", ".join(f"`{name}`" for name in self.impls)
+        return "plain ops, no control flow"
 
 
 REGISTRY: Dict[str, Schedule] = {}
@@ -128,13 +139,12 @@ def _parse(spec, where="schedule"):
 
 
 def _checked(schedule, args, where):
-    """``schedule.check`` with messages that name where the spec sits."""
+    """``schedule.check(**args)``; a missing or unknown argument is a one-line error naming ``where``."""
     try:
-        return schedule.check(**args)
+        inspect.signature(schedule.check).bind(**args)
     except TypeError as error:
-        if isinstance(error, rules.ConfigError):
-            raise
-        raise rules.ConfigTypeError(f"{where}.args: {error}") from None
+        raise rules.ConfigTypeError(f"{where}.args: {error} for {schedule.name}, got {sorted(args)}") from None
+    return schedule.check(**args)
 
 
 def check_spec(spec, where="schedule") -> Dict[str, Any]:
@@ -150,7 +160,11 @@ def check_spec(spec, where="schedule") -> Dict[str, Any]:
     schedule, args = _parse(spec, where)
     inner = args.get("learning_rate")
     if isinstance(inner, Mapping):
-        args["learning_rate"] = check_spec(inner, f"{where}.learning_rate")
+        try:
+            args["learning_rate"] = check_spec(inner, f"{where}.learning_rate")
+        except rules.ConfigError as error:  # an argument's message: say whose
+            message = str(error)
+            raise type(error)(message if message.startswith(where) else f"learning_rate.{message}") from None
         checked = _checked(schedule, {**args, "learning_rate": np.zeros(1, np.float32)}, where)
         checked["learning_rate"] = args["learning_rate"]
     else:
@@ -242,6 +256,24 @@ def spec_of(scheduler, name="learning_rate") -> Dict[str, Any]:
     )
 
 
+def markdown_table() -> str:
+    """The docs table of every registered schedule (``docs/family.md`` holds it; a test compares).
+
+    Returns:
+        str: a Markdown table, one row per schedule, in registry order.
+    """
+    rows = [
+        "| fluid name | computes (`step`: the decay counter, float32) | lowerings | dygraph twin | 2.x | 3.x |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in REGISTRY.values():
+        begin = f" (first run: step {s.begin})" if s.begin else ""
+        kernels = ", ".join(f"`{k}`" for k in s.kernels)
+        fidelity = f"≤ 1 ulp in {kernels} (3.x's kernel rounds differently)" if s.kernels else "0 ulp"
+        rows.append(f"| `{s.name}` | `{s.summary}`{begin} | {s.lowerings} | `{s.twin}` | 0 ulp | {fidelity} |")
+    return "\n".join(rows) + "\n"
+
+
 def _register_warmup_piecewise():
     """``exponential_with_warmup_decay`` keeps its module; its record is made here."""
     from . import warmup_piecewise as module
@@ -255,14 +287,23 @@ def _register_warmup_piecewise():
     def reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor):
         return np.atleast_1d(module.lr_at(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor))
 
+    def build_or_twin(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="switch"):
+        # its module's function builds the graph only; in dynamic mode the registry gives its twin
+        if paddle.in_dynamic_mode():
+            check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl)
+            return module.WarmupPiecewiseDecay(learning_rate, boundaries, values, warmup_iter, warmup_factor)
+        return module.exponential_with_warmup_decay(
+            learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=impl)
+
     register(Schedule(
         name="exponential_with_warmup_decay",
-        build=module.exponential_with_warmup_decay,
+        build=build_or_twin,
         reference=reference,
         check=check,
         impls=tuple(module.IMPLS),
         options=("impl",),
         summary="linear warmup from learning_rate * warmup_factor, then values[i] below boundaries[i]",
+        twin="WarmupPiecewiseDecay",
     ))
 
 

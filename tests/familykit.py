@@ -1,0 +1,168 @@
+"""Helpers shared by the family tests: float32 ulps, building nested specs, the running Paddle's kernels."""
+from collections.abc import Mapping
+
+import numpy as np
+import paddle
+
+from paddle_lr.schedules import common
+from paddle_lr.schedules.registry import REGISTRY, check_spec
+
+# 3.x rounds exp/cos/pow differently from 2.6.2 (the golden's version); 2.x must be exact.
+KERNEL_ULP = 0 if paddle.__version__.startswith("2.") else 1
+
+
+def kernels_of(spec):
+    """The exp/cos/pow kernels called anywhere in a (nested) spec."""
+    inner = spec["args"].get("learning_rate")
+    below = kernels_of(inner) if isinstance(inner, Mapping) else set()
+    return below | set(REGISTRY[spec["fn"]].kernels)
+
+
+def ulps(got, expected_bits):
+    """Distance in float32 ulps (values of one sign, as here)."""
+    got = np.asarray(got, dtype=np.float32).view(np.int32).astype(np.int64)
+    return np.abs(got - np.asarray(expected_bits, dtype=np.uint32).view(np.int32).astype(np.int64))
+
+
+def mismatch(what, steps, got, expected_bits, tolerance=0):
+    """A message naming the first step beyond ``tolerance`` ulps, or None."""
+    distance = ulps(got, expected_bits)
+    bad = np.flatnonzero(distance > tolerance)
+    if bad.size == 0:
+        return None
+    i = bad[0]
+    want = np.asarray(expected_bits, dtype=np.uint32)[i:i + 1].view(np.float32)[0]
+    return (f"{what}: {bad.size} of {len(steps)} steps off by more than {tolerance} ulp; first at step "
+            f"{int(steps[i])}: got {np.float32(got[i])!r}, expected {want!r} ({int(distance[i])} ulp)")
+
+
+def build_nodes(spec):
+    """Build a nested spec inner first; return [(checked spec, tensor), ...], the outermost last."""
+    args = dict(spec["args"])
+    nodes = []
+    if isinstance(args.get("learning_rate"), Mapping):
+        nodes = build_nodes(args["learning_rate"])
+        args["learning_rate"] = nodes[-1][1]
+    nodes.append((check_spec(spec), REGISTRY[spec["fn"]].build(**args)))
+    return nodes
+
+
+def run_graph(runner, spec, steps):
+    """Every node's value at each of ``steps``: an array [nodes, steps], and the checked specs."""
+    r = runner(lambda: build_nodes(spec))
+    specs = [node_spec for node_spec, _ in r.outputs]
+    values, previous = [], None
+    for step in steps:
+        if previous is None or step != previous + 1:
+            r.jump_to(int(step))
+        values.append([v[0] for v in r.run([t for _, t in r.outputs])])
+        previous = step
+    return specs, np.asarray(values, dtype=np.float32).T
+
+
+def running_kernels(distances):
+    """Paddle's eager float32 kernels, one [1] tensor at a time (as the graph calls them),
+    recording in ``distances`` how far each is from the C library's (2.6.2's) on its inputs."""
+    ops = {"exp": paddle.exp, "cos": paddle.cos, "pow": paddle.pow}
+
+    def kernel(name):
+        def apply(*xs):
+            xs = [np.asarray(x, dtype=np.float32).reshape(-1) for x in xs]
+            paddle.disable_static()
+            try:
+                out = np.array([ops[name](*(paddle.to_tensor(x[i:i + 1]) for x in xs)).numpy()[0]
+                                for i in range(xs[0].size)], dtype=np.float32)
+            finally:
+                paddle.enable_static()
+            c = common.C_KERNELS[name](*xs)
+            distances[name] = max(distances.get(name, 0), int(ulps(out, c.view(np.uint32)).max(initial=0)))
+            return out
+        return apply
+
+    return {name: kernel(name) for name in ops}
+
+
+def eager_values(node_spec, steps, inner_values):
+    """The node's op sequence run eagerly on the running Paddle, one [1] step tensor at a time."""
+    schedule = REGISTRY[node_spec["fn"]]
+    args = {k: v for k, v in node_spec["args"].items() if k not in schedule.options}
+    paddle.disable_static()
+    try:
+        out = []
+        for i, step in enumerate(steps):
+            if inner_values is not None:
+                args["learning_rate"] = paddle.to_tensor(inner_values[i:i + 1])
+            value = schedule.ops(paddle.to_tensor(np.array([step], dtype=np.float32)), **args)
+            out.append(value.numpy().reshape(-1)[0])
+    finally:
+        paddle.enable_static()
+    return np.asarray(out, dtype=np.float32)
+
+
+def check_nodes(label, specs, values, steps):
+    """Each schedule of a built spec on its own, given the graph's value of its ``learning_rate``.
+
+    Without exp/cos/pow: its reference, bit for bit. With them: its own op
+    sequence run eagerly, bit for bit; its reference evaluated with the
+    running Paddle's kernels, bit for bit; and those kernels within
+    ``KERNEL_ULP`` of the C library's (2.6.2's) on every input.
+
+    Returns:
+        list[str]: the failures (empty when all hold).
+    """
+    errors = []
+    for i, node_spec in enumerate(specs):
+        schedule = REGISTRY[node_spec["fn"]]
+        inner = values[i - 1] if isinstance(node_spec["args"].get("learning_rate"), Mapping) else None
+        args = {k: v for k, v in node_spec["args"].items() if k not in schedule.options}
+        if inner is not None:
+            args["learning_rate"] = inner
+        what = f"{label} node {node_spec['fn']}"
+        if not schedule.kernels:
+            reference = np.asarray(schedule.reference(steps, **args), dtype=np.float32).view(np.uint32)
+            errors.append(mismatch(f"{what}: graph vs reference", steps, values[i], reference))
+            continue
+        eager = eager_values(node_spec, steps, inner)
+        errors.append(mismatch(f"{what}: graph vs the same ops run eagerly", steps, values[i], eager.view(np.uint32)))
+        distances = {}
+        with common.kernels(**running_kernels(distances)):
+            on_running = np.asarray(schedule.reference(steps, **args), dtype=np.float32).view(np.uint32)
+        errors.append(mismatch(f"{what}: graph vs reference with the running Paddle's kernels",
+                               steps, values[i], on_running))
+        errors += [f"{what}: the running Paddle's {name} is {d} ulp from the C library's (2.6.2's)"
+                   for name, d in distances.items() if d > KERNEL_ULP]
+    return [e for e in errors if e]
+
+
+# One example spec per registered schedule (tests that iterate REGISTRY use these).
+EXAMPLES = {
+    "piecewise_decay": {"fn": "piecewise_decay", "args": {"boundaries": [3, 6], "values": [1.0, 0.5, 0.1]}},
+    "exponential_decay": {"fn": "exponential_decay",
+                          "args": {"learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.7, "staircase": False}},
+    "natural_exp_decay": {"fn": "natural_exp_decay",
+                          "args": {"learning_rate": 0.05, "decay_steps": 3, "decay_rate": 0.3, "staircase": True}},
+    "inverse_time_decay": {"fn": "inverse_time_decay",
+                           "args": {"learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5, "staircase": False}},
+    "polynomial_decay": {"fn": "polynomial_decay",
+                         "args": {"learning_rate": 0.1, "decay_steps": 6, "end_learning_rate": 0.001,
+                                  "power": 2.0, "cycle": True}},
+    "cosine_decay": {"fn": "cosine_decay", "args": {"learning_rate": 0.1, "step_each_epoch": 2, "epochs": 5}},
+    "noam_decay": {"fn": "noam_decay", "args": {"d_model": 64, "warmup_steps": 4, "learning_rate": 1.0}},
+    "linear_lr_warmup": {"fn": "linear_lr_warmup",
+                         "args": {"learning_rate": {"fn": "piecewise_decay",
+                                                    "args": {"boundaries": [6, 9], "values": [0.01, 0.001, 0.0001]}},
+                                  "warmup_steps": 4, "start_lr": 0.01 / 3, "end_lr": 0.01}},
+    "exponential_with_warmup_decay": {"fn": "exponential_with_warmup_decay",
+                                      "args": {"learning_rate": 0.01, "boundaries": [6, 9],
+                                               "values": [0.01, 0.001, 0.0001], "warmup_iter": 4,
+                                               "warmup_factor": 1 / 3}},
+}
+
+
+def twin_of(spec):
+    """Build a spec as a user composes twins in dygraph: inner twin first, passed as learning_rate."""
+    args = dict(spec["args"])
+    inner = args.get("learning_rate")
+    if isinstance(inner, Mapping):
+        args["learning_rate"] = twin_of(inner)
+    return REGISTRY[spec["fn"]].build(**args)
