@@ -6,7 +6,7 @@ import paddle
 
 from . import ir
 
-__all__ = ["Switch"]
+__all__ = ["Switch", "SWITCH_MAX_CASES", "expected_memory", "resolve_lowering"]
 
 
 def _check_condition(condition):
@@ -66,11 +66,12 @@ class Switch:
                 taken = condition
                 self.pre_not_conditions.append(paddle.logical_not(condition))
             else:
+                # "no earlier case held, and this one does" and "none held so
+                # far": fluid spent three ops per case (not, and, and); these
+                # two compute the same booleans, since pre & ~c == pre ^ (pre & c).
                 pre_not = self.pre_not_conditions[-1]
-                self.pre_not_conditions.append(
-                    paddle.logical_and(pre_not, paddle.logical_not(condition))
-                )
                 taken = paddle.logical_and(pre_not, condition)
+                self.pre_not_conditions.append(paddle.logical_xor(pre_not, taken))
         return self._block(taken)
 
     def default(self):
@@ -98,3 +99,78 @@ class Switch:
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.inside_scope = False
         return False
+
+
+# -- what a Switch with many cases costs ----------------------------------------
+
+SWITCH_MAX_CASES = 100
+"""The most boundaries a schedule's default lowering (``impl="auto"``) builds as a Switch.
+
+Past this count the default is the bit-identical branch-free lowering; an
+explicit ``impl="switch"`` past it warns (:class:`~paddle_lr.ScheduleWarning`)
+with :func:`expected_memory`. See docs/scaling.md for the measurements.
+"""
+
+# Peak resident memory (GB) of building and running once the Switch of
+# exponential_with_warmup_decay with N boundaries, alone in a process:
+# a + b*N + c*N**2, fitted to benchmarks/scale_<version>.json (250, 500, 1000
+# boundaries). PIR runs each branch of each pd_op.if in a sub-interpreter of
+# its own (threads included) that copies the enclosing block's value maps,
+# hence the N**2 term; the legacy executor's conditional_block ops cost less.
+_MEMORY_MODEL = {"pir": (0.30, 1.6e-3, 5.0e-6), "legacy": (0.25, 1.0e-3, 1.3e-6)}
+
+
+def expected_memory(cases: int) -> float:
+    """The peak resident memory, in GB, of a Switch with ``cases`` cases, run once.
+
+    A fit of this Paddle's IR's measurements (a schedule alone in a process,
+    CPU); a model with many values of its own adds to it.
+
+    Args:
+        cases (int): the number of cases (boundaries of a schedule).
+
+    Returns:
+        float: gigabytes.
+
+    >>> expected_memory(10) < expected_memory(1000)
+    True
+    """
+    a, b, c = _MEMORY_MODEL[ir.ir_name()]
+    return a + b * cases + c * cases * cases
+
+
+def resolve_lowering(impl: str, cases: int, name: str = "boundaries") -> str:
+    """The lowering a schedule builds: ``impl``, with ``"auto"`` resolved by the count.
+
+    ``"auto"`` is ``"switch"`` up to :data:`SWITCH_MAX_CASES` cases and
+    ``"branchless"`` past it. An explicit ``"switch"`` past the count warns
+    (:class:`~paddle_lr.ScheduleWarning`, naming ``name``) with the expected
+    memory, before any op is built.
+
+    Args:
+        impl (str): ``"auto"``, ``"switch"`` or ``"branchless"`` (checked by the caller).
+        cases (int): the number of boundaries.
+        name (str): the argument or cfg key that holds them, for the message.
+
+    Returns:
+        str: ``"switch"`` or ``"branchless"``.
+
+    >>> resolve_lowering("auto", 2), resolve_lowering("auto", 2000), resolve_lowering("branchless", 2)
+    ('switch', 'branchless', 'branchless')
+    """
+    import warnings
+
+    from ..rules import ScheduleWarning
+
+    if impl == "auto":
+        return "switch" if cases <= SWITCH_MAX_CASES else "branchless"
+    if impl == "switch" and cases > SWITCH_MAX_CASES:
+        warnings.warn(
+            f"{name}: {cases} boundaries as a Switch (impl='switch') need about "
+            f"{expected_memory(cases):.1f} GB and a first run that grows with their square "
+            f"on this Paddle ({ir.ir_name()} IR); impl='branchless' (the default past "
+            f"{SWITCH_MAX_CASES}) gives the same values in constant memory",
+            ScheduleWarning,
+            stacklevel=3,
+        )
+    return impl

@@ -25,7 +25,7 @@ from paddle.utils import unique_name
 
 from . import ir
 
-__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite"]
+__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "LAST_EXACT_STEP"]
 
 PREFIX = "paddle_lr_table_"
 _NAME = re.compile(rf"^{PREFIX}([0-9a-f]{{16}})(?:_\d+)?$")
@@ -55,8 +55,31 @@ def create(array: np.ndarray):
         list(array.shape),
         str(array.dtype),
         attr=paddle.ParamAttr(name=unique_name.generate(PREFIX + digest), trainable=False),
-        default_initializer=paddle.nn.initializer.Assign(array),
+        default_initializer=_ArrayInitializer(array),
     )
+
+
+class _ArrayInitializer(paddle.nn.initializer.Assign):
+    """Paddle's ``Assign`` initializer, int64 arrays included (``Assign`` refuses them).
+
+    The startup program gets one ``assign_value`` op holding the array, built
+    by ``paddle.assign``, which writes int64 values on both IRs.
+    """
+
+    def forward(self, var, block=None):
+        if self._value.dtype != np.int64:
+            return super().forward(var, block)
+        block = self._check_block(block)
+        with paddle.static.program_guard(block.program):
+            if isinstance(var, paddle.static.Variable):  # legacy: write the parameter's variable
+                return paddle.assign(self._value, output=var).op
+            # PIR: the value that set_parameter stores, made as Assign makes its own
+            from paddle import _C_ops
+            from paddle.base.framework import _current_expected_place
+
+            return _C_ops.assign_value(
+                list(self._value.shape), var.dtype, [int(v) for v in self._value.flat], _current_expected_place()
+            )
 
 
 def is_table(name: str) -> bool:
@@ -102,3 +125,92 @@ def rewrite(program, scope=None) -> List[str]:
         place = paddle.CUDAPlace(place.gpu_device_id()) if place.is_gpu_place() else paddle.CPUPlace()
         tensor.set(contents(name), place)
     return written
+
+
+# -- the lookup that the branch-free lowerings share ---------------------------
+
+_INT64_MAX = np.iinfo(np.int64).max
+# The largest counter the lookup tells apart: PIR's assign_value carries int64
+# table entries through a double, exact up to 2**53 (about 9e15 steps).
+LAST_EXACT_STEP = 2 ** 53
+
+
+def step_thresholds(bounds) -> np.ndarray:
+    """The int64 counter values at which ``float32(counter) < bound`` turns false.
+
+    Fluid compares the counter cast to float32 with a float32 boundary. That
+    cast is monotone in the counter, so for each float32 ``bound`` there is a
+    smallest counter ``t`` with ``float32(t) >= bound``, and
+    ``float32(k) < bound`` holds exactly when ``k < t``, for every int64 ``k``
+    (past 2**24, where neighbouring counters share a float32 and a boundary
+    fires a step early, included). Comparing the raw counter with ``t`` is
+    therefore the same test without the cast. ``+inf`` (and anything past the
+    int64 range) gives the largest int64, which no counter passes.
+
+    Args:
+        bounds: float32 values (rounded to float32 first), in any order.
+
+    Returns:
+        numpy.ndarray: int64, one threshold per bound.
+
+    >>> step_thresholds([3, 2.5, 0, 16777217]).tolist()
+    [3, 3, 0, 16777216]
+    """
+    bounds = np.asarray(bounds, dtype=np.float32)
+    out = np.empty(bounds.shape, dtype=np.int64)
+    for i, bound in enumerate(bounds.ravel()):
+        out.flat[i] = _threshold(bound)
+    return out
+
+
+def _threshold(bound: np.float32) -> int:
+    if np.isnan(bound):
+        raise ValueError(f"step_thresholds: a bound is nan, got {bound!r}")
+    if bound > np.float32(2.0 ** 63):
+        return _INT64_MAX
+    if bound <= np.float32(-(2.0 ** 63)):
+        return -(2 ** 63)
+    # float32(k) >= bound is monotone in k: bisect on the exact int64 -> float32 cast.
+    lo, hi = -(2 ** 63), min(int(np.ceil(np.float64(bound))), _INT64_MAX)  # float32(hi) >= bound
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if np.float32(np.int64(mid)) >= bound:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def lookup(counter, thresholds, values):
+    """``values[j]`` for the row ``j`` of the int64 ``counter``: one search and one select.
+
+    Row ``j`` holds while ``thresholds[j - 1] <= counter < thresholds[j]``
+    (row 0 below ``thresholds[0]``, the last row from ``thresholds[-1]`` on),
+    i.e. ``j`` is the number of thresholds at or below the counter. Exact for
+    every counter below :data:`LAST_EXACT_STEP` (2**53): thresholds past it are
+    stored as 2**53, which no smaller counter reaches either. Both
+    arrays become persistable tables (:func:`create`) that the startup program
+    fills once; per run that is ``searchsorted`` on the raw counter and
+    ``index_select``: no cast, no control flow, whatever the number of rows.
+
+    Args:
+        counter: the int64 [1] step counter (read after its increment).
+        thresholds: int64, sorted, one fewer than ``values`` (may be empty).
+        values: float32 row values.
+
+    Returns:
+        The float32 [1] value.
+    """
+    thresholds = np.asarray(thresholds, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float32)
+    if len(values) != len(thresholds) + 1 or np.any(np.diff(thresholds) < 0):
+        raise ValueError(
+            f"lookup: thresholds must be sorted and one fewer than values, got {len(thresholds)} "
+            f"thresholds and {len(values)} values"
+        )
+    # A trailing threshold no counter reaches keeps the table non-empty (searchsorted
+    # needs one); it is never counted, so the rows do not change.
+    bounds = create(np.minimum(np.append(thresholds, LAST_EXACT_STEP), LAST_EXACT_STEP))
+    table = create(values)
+    # index_select rather than gather: PIR's gather adds a per-step op for its axis.
+    return paddle.index_select(table, paddle.searchsorted(bounds, counter, right=True))

@@ -5,8 +5,11 @@
     one case per piece.
 ``branchless``
     no control flow: one lookup in persistable tables filled by the startup program.
+``auto`` (the default)
+    ``switch`` up to :data:`paddle_lr.graph.switch.SWITCH_MAX_CASES` boundaries,
+    ``branchless`` past it (a Switch's memory grows with the square of its cases on PIR).
 """
 
 __all__ = ["IMPLS"]
 
-IMPLS = ("switch", "branchless")
+IMPLS = ("auto", "switch", "branchless")

@@ -2,21 +2,30 @@
 
 Two lowerings of the same schedule, bit-identical to :func:`paddle_lr.lr_at`:
 
-``impl="switch"`` (default)
+``impl="switch"``
     The original graph: a persistable ``learning_rate`` written by a
     :class:`~paddle_lr.Switch` with the warmup case first, one case per
     boundary and a default. Its per-step cost grows with the number of
-    boundaries (one conditional block each).
+    boundaries (one conditional block each), and on PIR its memory with their
+    square (see :func:`paddle_lr.graph.switch.expected_memory`).
 
 ``impl="branchless"``
-    No control-flow ops: ``index_select(table, searchsorted(bounds, step,
-    right=True))`` over two persistable float32 tables that the startup
-    program fills once. The table holds the warmup ramp of every warmup step
-    (precomputed by :func:`paddle_lr.lr_at`, i.e. the same float32 ops) and
-    then the piecewise values; per step that is two ops after the counter, and
-    a binary search, so the cost does not depend on the number of boundaries.
+    No control-flow ops and no cast: ``index_select(table,
+    searchsorted(thresholds, counter, right=True))`` on the raw int64 counter,
+    over two persistable tables that the startup program fills once
+    (:func:`paddle_lr.graph.tables.lookup`). The table holds the warmup ramp of
+    every warmup step (precomputed by :func:`paddle_lr.lr_at`, i.e. the same
+    float32 ops) and then the piecewise values; the thresholds are the exact
+    integer equivalents of the float32 comparisons
+    (:func:`paddle_lr.graph.tables.step_thresholds`), quirks past 2**24
+    included. Per step that is two ops after the counter's increment, and a
+    binary search, so the cost does not depend on the number of boundaries.
     Warmups longer than 65536 steps are not tabulated: the ramp is then
-    computed in the graph and selected with ``where``.
+    computed in the graph (from the float32 step) and selected with ``where``.
+
+``impl="auto"`` (default)
+    ``switch`` up to :data:`paddle_lr.graph.switch.SWITCH_MAX_CASES`
+    boundaries, ``branchless`` past it.
 
 What runs where: the counter, its increment and cast, and the constants the
 switch compares the step with are created on the CPU place (see
@@ -33,15 +42,15 @@ from paddle.utils import unique_name
 
 from .. import rules
 from ..graph import ir, tables
-from ..graph.counter import decay_step_counter
-from ..graph.switch import Switch
+from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
+from ..graph.switch import Switch, resolve_lowering
 from .lowerings import IMPLS
 
 __all__ = ["exponential_with_warmup_decay", "lr_at", "boundary_values", "WarmupPiecewiseDecay", "reload_tables", "IMPLS"]
 
 
 def exponential_with_warmup_decay(
-    learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="switch"
+    learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="auto"
 ):
     """Linear warmup, then piecewise-constant values, read from the decay counter.
 
@@ -60,7 +69,9 @@ def exponential_with_warmup_decay(
         values (list[float]): ``len(boundaries) + 1`` values.
         warmup_iter (float): warmup length in steps (>= 0; 0 disables it; may be fractional).
         warmup_factor (float): the multiplier at step 0 of the warmup (>= 0).
-        impl (str): ``"switch"`` (the original graph) or ``"branchless"``.
+        impl (str): ``"switch"`` (the original graph), ``"branchless"``, or
+            ``"auto"``: the switch up to ``SWITCH_MAX_CASES`` (100) boundaries,
+            branchless past it.
 
     Returns:
         The float32 [1] learning-rate tensor, to pass to :class:`paddle_lr.Momentum`.
@@ -74,10 +85,15 @@ def exponential_with_warmup_decay(
         learning_rate, boundaries, values, warmup_iter, warmup_factor
     )
     rules.warn_schedule(boundaries, warmup_iter, warmup_factor)
-    global_step = decay_step_counter()
+    if resolve_lowering(impl, len(boundaries)) == "switch":
+        step = decay_step_counter()
+        build = _switch
+    else:
+        # The branch-free lookup reads the raw int64 counter: no cast.
+        step = autoincreased_step_counter(LR_DECAY_COUNTER, begin=0, step=1)
+        build = _branchless
     with ir.schedule_guard():
-        build = _switch if impl == "switch" else _branchless
-        return build(global_step, learning_rate, boundaries, values, warmup_iter, warmup_factor)
+        return build(step, learning_rate, boundaries, values, warmup_iter, warmup_factor)
 
 
 def _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor):
@@ -95,12 +111,13 @@ def _switch(global_step, learning_rate, boundaries, values, warmup_iter, warmup_
             paddle.assign(decayed_lr, output=lr)
         for boundary, value in zip(boundaries, values):
             boundary_val = ir.cpu_constant(float(boundary))
-            value_var = ir.cpu_constant(float(value))
             with switch.case(global_step < boundary_val):
-                paddle.assign(value_var, output=lr)
-        last_value_var = ir.cpu_constant(float(values[-1]))
+                # Built inside the case: it runs only when the case is taken,
+                # and on PIR every value outside the cases is copied into each
+                # case's sub-interpreter.
+                paddle.assign(ir.cpu_constant(float(value)), output=lr)
         with switch.default():
-            paddle.assign(last_value_var, output=lr)
+            paddle.assign(ir.cpu_constant(float(values[-1])), output=lr)
     return lr
 
 
@@ -109,29 +126,21 @@ def _switch(global_step, learning_rate, boundaries, values, warmup_iter, warmup_
 _MAX_TABULATED_WARMUP = 1 << 16
 
 
-def _branchless(global_step, learning_rate, boundaries, values, warmup_iter, warmup_factor):
+def _branchless(counter, learning_rate, boundaries, values, warmup_iter, warmup_factor):
     # The step is a whole number in float32, so a warmup of W steps covers
     # exactly the steps 0 .. ceil(float32(W)) - 1.
     warmup_steps = math.ceil(np.float32(warmup_iter))
     tabulated = warmup_steps <= _MAX_TABULATED_WARMUP
     head = warmup_steps if tabulated else 0
-    # One row per warmup step, then one per piece, so that
-    # ``searchsorted(bounds, step, right=True)`` is the row of ``step``: lifting
-    # boundaries inside the warmup to its end keeps ``bounds`` sorted and lets
-    # the warmup win, as the Switch's first case does. The trailing +inf keeps
-    # ``bounds`` non-empty and is never counted.
-    bounds_array = np.concatenate(
-        [np.arange(1, head + 1), np.maximum(np.float32(boundaries), head), [np.inf]]
-    ).astype(np.float32)
+    # One row per warmup step, then one per piece: lifting boundaries inside
+    # the warmup to its end keeps the rows sorted and lets the warmup win, as
+    # the Switch's first case does.
+    bounds = np.concatenate([np.arange(1, head + 1), np.maximum(np.float32(boundaries), head)])
     ramp = lr_at(np.arange(head), learning_rate, [], [0.0], warmup_iter, warmup_factor)
-    table_array = np.concatenate([ramp, values]).astype(np.float32)
-    # Persistable tables initialised once by the startup program: per-step
-    # constant ops (assign_value) would cost as much as the lookup itself.
-    bounds, table = tables.create(bounds_array), tables.create(table_array)
-    # index_select rather than gather: PIR's gather adds a per-step op for its axis.
-    lr = paddle.index_select(table, paddle.searchsorted(bounds, global_step, right=True))
+    lr = tables.lookup(counter, tables.step_thresholds(bounds), np.concatenate([ramp, values]))
     if tabulated:
         return lr
+    global_step = paddle.cast(counter, "float32")
     warmup_iter_var = ir.cpu_constant(float(warmup_iter))
     ramp = _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor)
     return paddle.where(global_step < warmup_iter_var, ramp, lr)
