@@ -18,7 +18,7 @@ from .rules import ConfigError, ConfigTypeError, ScheduleWarning
 from .graph.counter import autoincreased_step_counter, decay_step_counter
 from .graph.ir import clone_for_test
 from .graph.switch import Switch
-from .graph.layers import create_global_var, fill_constant
+from .graph.layers import assign, create_global_var, fill_constant
 from .optimizer import SGD, Adam, AdamW, L2Decay, Momentum, RMSProp
 from .schedules.warmup_piecewise import (
     WarmupPiecewiseDecay,
@@ -43,6 +43,7 @@ from . import config
 __all__ = [
     "create_global_var",
     "fill_constant",
+    "assign",
     "Switch",
     "Momentum",
     "SGD",

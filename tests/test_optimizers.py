@@ -6,7 +6,6 @@ in-graph lr tensor of a schedule, once with Paddle's optimizer and an
 step. After every step the parameters and every optimizer accumulator must
 hold the same bits.
 """
-import doctest
 import inspect
 
 import numpy as np
@@ -250,8 +249,3 @@ def test_bad_tensor_learning_rates(static_mode, call, error, message):
             call()
     assert "\n" not in str(info.value)
 
-
-def test_docstring_examples_run():
-    failed, tried = doctest.testmod(paddle_lr.optimizer)
-    paddle.disable_static()
-    assert tried > 0 and failed == 0, f"{failed} of {tried} examples failed"

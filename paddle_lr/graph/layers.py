@@ -22,7 +22,7 @@ from paddle.tensor.creation import fill_constant as _paddle_fill_constant
 from .. import rules
 from . import ir
 
-__all__ = ["create_global_var", "fill_constant", "DTYPES"]
+__all__ = ["create_global_var", "fill_constant", "assign", "DTYPES"]
 
 DTYPES = (
     "bool",
@@ -181,6 +181,34 @@ def fill_constant(shape, dtype, value, force_cpu=False, out=None):
         # PIR's in-place ``full_`` takes no tensor value: fill a new tensor, then assign it.
         return paddle.assign(_paddle_fill_constant(shape, dtype, value, force_cpu), output=out)
     return _paddle_fill_constant(shape, dtype, value, force_cpu, out)
+
+
+def assign(input, output=None):
+    """Copy ``input`` into ``output`` (or a new tensor); fluid's ``assign(input, output=None)``.
+
+    ``paddle.assign`` with fluid's argument names, so that fluid code calling
+    ``assign(input=x, output=lr)`` ports by its name alone. Inside a
+    :class:`~paddle_lr.Switch` case it writes into a global variable made
+    outside the case (or inside it) on both IRs.
+
+    Args:
+        input (tensor, number, list or numpy array): what to copy.
+        output (tensor, optional): the tensor to write into.
+
+    Returns:
+        The written tensor (``output`` when given).
+
+    Raises:
+        ConfigError: ``output`` is not a tensor, in one line, before any op is built.
+
+    Example:
+        >>> import numpy as np, paddle_lr
+        >>> paddle_lr.assign(np.float32([0.5])).numpy()
+        array([0.5], dtype=float32)
+    """
+    if output is not None and not _is_tensor(output):
+        raise rules.ConfigTypeError(f"output: must be a tensor, got {type(output).__name__}")
+    return paddle.assign(input, output)
 
 
 def _is_tensor(x):

@@ -1,0 +1,329 @@
+"""Fluid-era hand-written Switch schedules, their port to paddle_lr, and running them.
+
+The schedules are kept in fluid 1.x spelling (``fluid.layers...``). The port
+is the name table of docs/porting.md, applied as text: nothing but names
+change. On paddlepaddle 2.6.2 the fluid spelling itself runs, with ``fluid``
+bound to Paddle 2.6.2's own implementations of those names (the originals);
+tools/record_user_switch_golden.py records their values into
+tests/data/user_switch_traces.json.
+"""
+import hashlib
+import json
+import pathlib
+import re
+import types
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "porting.md"
+GOLDEN = REPO / "tests" / "data" / "user_switch_traces.json"
+FLUID_IMPORT = "import paddle.fluid as fluid"
+
+
+def doc_block(kind, text=None):
+    """The fenced block under ``<!-- port: KIND -->`` in docs/porting.md, as text."""
+    lines = (text if text is not None else DOC.read_text(encoding="utf-8")).splitlines()
+    start = lines.index(f"<!-- port: {kind} -->")
+    i = start + 1
+    while not lines[i].startswith("```") and not lines[i].startswith("|"):
+        i += 1
+    if lines[i].startswith("|"):
+        end = i
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        return "\n".join(lines[i:end]) + "\n"
+    end = i + 1
+    while not lines[end].startswith("```"):
+        end += 1
+    return "\n".join(lines[i + 1:end]) + "\n"
+
+
+def names():
+    """The port: (fluid name, paddle_lr name) pairs from the table in docs/porting.md."""
+    pairs = []
+    for row in doc_block("names").splitlines()[2:]:
+        cells = re.findall(r"`([^`]+)`", row)
+        assert len(cells) == 2, f"docs/porting.md: a names row must hold two code spans, got {row!r}"
+        pairs.append((cells[0], cells[1]))
+    return pairs
+
+
+def port(source):
+    """``source`` with every fluid name of the table replaced by its paddle_lr name (longest first)."""
+    for old, new in sorted(names(), key=lambda pair: -len(pair[0])):
+        source = source.replace(old, new)
+    return source
+
+
+# -- the fluid-era bodies (besides the docs' BERT example) -------------------
+# Each defines one function; CASES call it. Spelled as the fluid code was.
+
+IMAGE_CLASSIFICATION = '''
+import math
+
+
+def cosine_decay_with_warmup(learning_rate, step_each_epoch, epochs=120):
+    """Applies cosine decay to the learning rate.
+    lr = 0.05 * (math.cos(epoch * (math.pi / 120)) + 1)
+    decrease lr for every mini-batch and start with warmup.
+    """
+    global_step = fluid.layers.learning_rate_scheduler._decay_step_counter()
+    lr = fluid.layers.tensor.create_global_var(
+        shape=[1],
+        value=0.0,
+        dtype='float32',
+        persistable=True,
+        name="learning_rate")
+
+    warmup_epoch = fluid.layers.fill_constant(
+        shape=[1], dtype='float32', value=float(5), force_cpu=True)
+
+    epoch = fluid.layers.floor(global_step / step_each_epoch)
+    with fluid.layers.control_flow.Switch() as switch:
+        with switch.case(epoch < warmup_epoch):
+            decayed_lr = learning_rate * (global_step /
+                                          (step_each_epoch * warmup_epoch))
+            fluid.layers.tensor.assign(input=decayed_lr, output=lr)
+        with switch.default():
+            decayed_lr = learning_rate * \\
+                (fluid.layers.cos((global_step - warmup_epoch * step_each_epoch) * (math.pi / (epochs * step_each_epoch))) + 1)/2
+            fluid.layers.tensor.assign(input=decayed_lr, output=lr)
+    return lr
+
+
+def exponential_decay_with_warmup(learning_rate,
+                                  step_each_epoch,
+                                  decay_epochs,
+                                  decay_rate=0.97,
+                                  warm_up_epoch=5.0):
+    """Applies exponential decay to the learning rate.
+    """
+    global_step = fluid.layers.learning_rate_scheduler._decay_step_counter()
+    lr = fluid.layers.tensor.create_global_var(
+        shape=[1],
+        value=0.0,
+        dtype='float32',
+        persistable=True,
+        name="learning_rate")
+
+    warmup_epoch = fluid.layers.fill_constant(
+        shape=[1], dtype='float32', value=float(warm_up_epoch), force_cpu=True)
+
+    epoch = fluid.layers.floor(global_step / step_each_epoch)
+    with fluid.layers.control_flow.Switch() as switch:
+        with switch.case(epoch < warmup_epoch):
+            decayed_lr = learning_rate * (global_step /
+                                          (step_each_epoch * warmup_epoch))
+            fluid.layers.assign(input=decayed_lr, output=lr)
+        with switch.default():
+            div_res = (global_step - warmup_epoch * step_each_epoch
+                       ) / decay_epochs
+            div_res = fluid.layers.floor(div_res)
+            decayed_lr = learning_rate * (decay_rate**div_res)
+            fluid.layers.assign(input=decayed_lr, output=lr)
+
+    return lr
+
+
+def lr_warmup(learning_rate, warmup_steps, start_lr, end_lr):
+    """ Applies linear learning rate warmup for distributed training
+        Argument learning_rate can be float or a Variable
+        lr = lr + (warmup_rate * step / warmup_steps)
+    """
+    assert (isinstance(end_lr, float))
+    assert (isinstance(start_lr, float))
+    linear_step = end_lr - start_lr
+    with fluid.default_main_program()._lr_schedule_guard():
+        lr = fluid.layers.tensor.create_global_var(
+            shape=[1],
+            value=0.0,
+            dtype='float32',
+            persistable=True,
+            name="learning_rate_warmup")
+
+        global_step = fluid.layers.learning_rate_scheduler._decay_step_counter()
+
+        with fluid.layers.control_flow.Switch() as switch:
+            with switch.case(global_step < warmup_steps):
+                decayed_lr = start_lr + linear_step * (global_step /
+                                                       warmup_steps)
+                fluid.layers.tensor.assign(decayed_lr, lr)
+            with switch.default():
+                fluid.layers.tensor.assign(learning_rate, lr)
+
+        return lr
+'''
+
+CPU_CONSTANTS = '''
+def stepwise_with_cpu_constants(base_lr, warmup_steps, boundaries, gamma):
+    """A user's own: a ramp, then base_lr * gamma**i between boundaries; the
+    counter begins at 1; every constant made on the CPU; the last case written
+    with fill_constant(out=)."""
+    counter = fluid.layers.autoincreased_step_counter(
+        counter_name='@LR_DECAY_COUNTER@', begin=1, step=1)
+    global_step = fluid.layers.cast(counter, 'float32')
+    lr = fluid.layers.create_global_var(
+        shape=[1], value=0.0, dtype='float32', persistable=True, name="user_lr")
+    warmup = fluid.layers.fill_constant(
+        shape=[1], dtype='float32', value=float(warmup_steps), force_cpu=True)
+    with fluid.layers.Switch() as switch:
+        with switch.case(global_step <= warmup):
+            fluid.layers.assign(base_lr * global_step / warmup, lr)
+        for i, boundary in enumerate(boundaries):
+            bound = fluid.layers.fill_constant(
+                shape=[1], dtype='float32', value=float(boundary), force_cpu=True)
+            value = fluid.layers.fill_constant(
+                shape=[1], dtype='float32', value=base_lr * gamma ** i, force_cpu=True)
+            with switch.case(global_step < bound):
+                fluid.layers.assign(value, lr)
+        with switch.default():
+            fluid.layers.fill_constant(
+                shape=[1], dtype='float32', value=base_lr * gamma ** len(boundaries),
+                force_cpu=True, out=lr)
+    return lr
+'''
+
+BODIES = {"image_classification": IMAGE_CLASSIFICATION, "cpu_constants": CPU_CONSTANTS}
+
+# name -> (body, the call that builds the lr, steps, ops whose kernels round differently on 3.x,
+#          the step from which those ops run (the default case), the learning rate they are scaled by)
+CASES = {
+    "cosine_decay_with_warmup": (
+        "image_classification", "cosine_decay_with_warmup(0.1, step_each_epoch=3, epochs=20)", 66, ("cos",), 15, 0.1),
+    "exponential_decay_with_warmup": (
+        "image_classification",
+        "exponential_decay_with_warmup(0.1, step_each_epoch=4, decay_epochs=2.5, decay_rate=0.9, warm_up_epoch=2.0)",
+        40, ("pow",), 8, 0.1),
+    "lr_warmup_over_piecewise_decay": (
+        "image_classification",
+        "lr_warmup(fluid.layers.piecewise_decay([8, 12], [0.1, 0.01, 0.001]), 5, 0.0, 0.1)", 16, (), None, None),
+    "stepwise_with_cpu_constants": (
+        "cpu_constants", "stepwise_with_cpu_constants(0.05, 3, [6, 9], 0.5)", 12, (), None, None),
+}
+# The docs' example: polynomial_decay (a pow) in default() from step 4, learning rate 0.1.
+DOCS_CASE = ("docs", "linear_warmup_decay(learning_rate=0.1, warmup_steps=4, num_train_steps=10)", 12, ("pow",), 4, 0.1)
+
+
+def digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fluid_namespace():
+    """``fluid`` bound to paddlepaddle 2.6.2's own implementations of fluid's names (legacy IR only)."""
+    import paddle
+    from paddle.static.nn import control_flow
+
+    lr = paddle.optimizer.lr
+    schedules = {name: getattr(lr, name) for name in ("piecewise_decay", "polynomial_decay", "cosine_decay",
+                                                      "linear_lr_warmup")}
+    def assign(input, output=None):  # fluid's signature; the same assign op
+        return paddle.assign(input, output)
+
+    tensor = types.SimpleNamespace(create_global_var=paddle.static.create_global_var, assign=assign)
+    layers = types.SimpleNamespace(
+        tensor=tensor,
+        create_global_var=paddle.static.create_global_var,
+        fill_constant=paddle.tensor.fill_constant,
+        autoincreased_step_counter=lr.autoincreased_step_counter,
+        assign=assign,
+        cast=paddle.cast,
+        floor=paddle.floor,
+        cos=paddle.cos,
+        Switch=control_flow.Switch,
+        control_flow=types.SimpleNamespace(Switch=control_flow.Switch),
+        learning_rate_scheduler=types.SimpleNamespace(_decay_step_counter=lr._decay_step_counter, **schedules),
+        **schedules,
+    )
+    return types.SimpleNamespace(
+        layers=layers,
+        default_main_program=paddle.static.default_main_program,
+        Program=paddle.static.Program,
+        program_guard=paddle.static.program_guard,
+        Executor=paddle.static.Executor,
+        CPUPlace=paddle.CPUPlace,
+    )
+
+
+def run_fluid(source):
+    """Run fluid-spelled ``source`` with ``fluid`` = Paddle 2.6.2's originals; return its namespace."""
+    assert source.count(FLUID_IMPORT) <= 1
+    namespace = {"fluid": fluid_namespace()}
+    exec(compile(source.replace(FLUID_IMPORT, "pass  # fluid: Paddle 2.6.2's originals"), "<fluid>", "exec"),
+         namespace)
+    return namespace
+
+
+def run_ported(source):
+    """Run ``source`` ported to paddle_lr; return its namespace."""
+    ported = port(source)
+    assert "fluid" not in ported.replace("fluid-era", ""), "the port left a fluid name"
+    namespace = {}
+    exec(compile(ported, "<ported>", "exec"), namespace)
+    return namespace
+
+
+def trace(case, ported):
+    """The lr at every step of ``CASES[case]``: float32 array (ported or, on 2.6.2, the original)."""
+    import paddle
+
+    body, call, steps = CASES[case][:3]
+    program = (
+        f"{FLUID_IMPORT}\n{BODIES[body]}\n"
+        "main, startup = fluid.Program(), fluid.Program()\n"
+        "with fluid.program_guard(main, startup):\n"
+        f"    lr = {call}\n"
+        "exe = fluid.Executor(fluid.CPUPlace())\n"
+        "exe.run(startup)\n"
+        f"values = np.concatenate([exe.run(main, fetch_list=[lr])[0] for _ in range({steps})])\n"
+    )
+    paddle.enable_static()
+    try:
+        with paddle.utils.unique_name.guard(), paddle.static.scope_guard(paddle.static.Scope()):
+            namespace = (run_ported if ported else run_fluid)("import numpy as np\n" + program)
+    finally:
+        paddle.disable_static()
+    return namespace["values"].astype(np.float32)
+
+
+def doc_values(ported):
+    """The ``values`` the docs' example computes (the after block, or on 2.6.2 the before block)."""
+    import paddle
+
+    try:
+        with paddle.utils.unique_name.guard(), paddle.static.scope_guard(paddle.static.Scope()):
+            if ported:
+                namespace = {}
+                exec(compile(doc_block("after"), "<docs/porting.md after>", "exec"), namespace)
+            else:
+                paddle.enable_static()  # fluid built static programs by default
+                namespace = run_fluid(doc_block("before"))
+    finally:
+        paddle.disable_static()
+    return namespace["values"].astype(np.float32)
+
+
+def encode(values):
+    """Run-length ``[[first_step, float32 bits], ...]`` as in the shared golden traces."""
+    bits = np.asarray(values, np.float32).view(np.uint32)
+    return [[i, int(b)] for i, b in enumerate(bits) if i == 0 or b != bits[i - 1]]
+
+
+def decode(trace, steps):
+    out = np.empty(steps, np.uint32)
+    for i, (first, bits) in enumerate(trace):
+        end = trace[i + 1][0] if i + 1 < len(trace) else steps
+        out[first:end] = bits
+    return out.view(np.float32)
+
+
+def sources():
+    """What each golden trace depends on: name -> the fluid text that was run."""
+    out = {"docs_linear_warmup_decay": doc_block("before")}
+    for case, (body, call, steps) in ((c, v[:3]) for c, v in CASES.items()):
+        out[case] = f"{BODIES[body]}\n{call}\n{steps}"
+    return out
+
+
+def load_golden():
+    return json.loads(GOLDEN.read_text())
