@@ -9,6 +9,7 @@ functions, so a rule and its message live only here.
 """
 import math
 import numbers
+import reprlib
 import warnings
 
 __all__ = [
@@ -16,6 +17,15 @@ __all__ = [
     "ConfigTypeError",
     "ScheduleWarning",
     "FLOAT32_EXACT_STEPS",
+    "FLOAT32_MAX",
+    "MAX_ITERATIONS",
+    "MAX_BOUNDARIES",
+    "MAX_IMAGE_SIZE",
+    "MAX_BATCH",
+    "MAX_IMAGES",
+    "MAX_SEED",
+    "shown",
+    "one_line",
     "real",
     "integer",
     "boolean",
@@ -25,12 +35,100 @@ __all__ = [
     "required_with",
     "increasing_steps",
     "piecewise_values",
+    "float32_products",
     "check_schedule",
     "warn_schedule",
 ]
 
 FLOAT32_EXACT_STEPS = 2 ** 24
 """Past this many steps the float32 step can no longer tell neighbouring steps apart."""
+
+# -- The ranges a run can use (the cfg's key table applies them; docs/config.md lists them) --
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32: every lr the graph holds (and the L2 coefficient) must stay below it."""
+MAX_ITERATIONS = 10 ** 8
+"""The furthest step a cfg may name, in iterations (max_iter, each lr_steps entry,
+warm_up_iter, snapshot_iter): about 6 times 2**24, where the float32 step counter
+already stops telling steps apart (a warning), and well beyond any real run
+(the R-CNN 1x recipe is 180000)."""
+MAX_BOUNDARIES = 1000
+"""The most lr_steps entries: the largest schedule measured (benchmarks/RESULTS.md);
+the switch lowering builds one conditional block per entry."""
+MAX_IMAGE_SIZE = 2048
+"""The largest input side of the demo detector, pixels."""
+MAX_BATCH = 4096
+"""The most images per device per iteration, devices, and reference total batch (each)."""
+MAX_IMAGES = 10 ** 9
+"""The most images a dataset may be said to hold (dataset_images); the synthetic
+shapes dataset is capped at 10**6 per split (MAX_IMAGES // 1000)."""
+MAX_SEED = 2 ** 32 - 1
+"""The largest random seed numpy's legacy seeding accepts."""
+
+
+class _Shown(reprlib.Repr):
+    """``repr`` bounded in length and depth; huge ints by their digit count."""
+
+    def __init__(self):
+        super().__init__()
+        self.maxlevel = 3
+        self.maxtuple = self.maxlist = self.maxarray = 20
+        self.maxdict = self.maxset = self.maxfrozenset = self.maxdeque = 10
+        self.maxstring = 120
+        self.maxother = 120
+        self.maxlong = 60
+
+    def repr_int(self, x, level):
+        if x.bit_length() > 190:  # more than 57 digits: do not ask str() for them
+            digits = int((abs(x).bit_length() - 1) * math.log10(2)) + 1
+            digits += abs(x) >= 10 ** digits
+            return f"<int of {digits} digits>"
+        return super().repr_int(x, level)
+
+
+_SHOWN = _Shown()
+_SHOWN_MAX = 300
+
+
+def shown(value):
+    """``repr(value)`` for a one-line message: the same for ordinary values,
+    bounded (``...``) for long strings, big or deep containers and huge ints.
+
+    Args:
+        value: anything a config may hold.
+
+    Returns:
+        str: a printable line of at most 300 characters.
+
+    >>> shown([1, 2.5, 'a'])
+    "[1, 2.5, 'a']"
+    >>> shown(10 ** 100)
+    '<int of 101 digits>'
+    """
+    try:
+        text = _SHOWN.repr(value)
+    except Exception:  # a repr that fails (an exotic object) still gets a line
+        text = f"<{type(value).__name__}>"
+    return one_line(text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX - 3] + "...")
+
+
+# Every character str.splitlines() breaks a line at.
+_LINE_BREAKS = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+                for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+
+
+def one_line(text):
+    """``text`` with every line break escaped (``\\n`` as ``\\x0a``), so that it prints as one line.
+
+    Args:
+        text: a message (anything ``str()`` takes).
+
+    Returns:
+        str: the same text, with no character that ``str.splitlines`` breaks at.
+
+    >>> one_line("unrecognized arguments: a\\nb")
+    'unrecognized arguments: a\\\\x0ab'
+    """
+    return str(text).translate(_LINE_BREAKS)
 
 
 class ConfigError(ValueError):
@@ -64,33 +162,39 @@ def real(name, value, *, low=None, low_open=False, high=None, high_open=False):
         float: ``value`` as a Python float.
     """
     if not _is_real(value):
-        raise ConfigTypeError(f"{name}: must be a number, got {value!r}")
-    value = float(value)
+        raise ConfigTypeError(f"{name}: must be a number, got {shown(value)}")
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ConfigError(f"{name}: must be finite, got {shown(value)}") from None
     if not math.isfinite(value):
-        raise ConfigError(f"{name}: must be finite, got {value!r}")
+        raise ConfigError(f"{name}: must be finite, got {shown(value)}")
     if low is not None and (value < low or (low_open and value == low)):
-        raise ConfigError(f"{name}: must be {'>' if low_open else '>='} {low:g}, got {value!r}")
+        raise ConfigError(f"{name}: must be {'>' if low_open else '>='} {low:g}, got {shown(value)}")
     if high is not None and (value > high or (high_open and value == high)):
-        raise ConfigError(f"{name}: must be {'<' if high_open else '<='} {high:g}, got {value!r}")
+        raise ConfigError(f"{name}: must be {'<' if high_open else '<='} {high:g}, got {shown(value)}")
     return value
 
 
-def integer(name, value, *, low=None):
-    """A whole number (an int, or a float with no fraction), at least ``low``.
+def integer(name, value, *, low=None, high=None):
+    """A whole number (an int, or a float with no fraction), from ``low`` to ``high``.
 
     Args:
         name (str): the key or argument name.
         value: the value to check.
         low (int, optional): the smallest allowed value.
+        high (int, optional): the largest allowed value.
 
     Returns:
         int: ``value`` as a Python int.
     """
-    if not _is_real(value) or not float(value).is_integer():
-        raise ConfigTypeError(f"{name}: must be a whole number, got {value!r}")
+    if not _is_real(value) or not (isinstance(value, numbers.Integral) or float(value).is_integer()):
+        raise ConfigTypeError(f"{name}: must be a whole number, got {shown(value)}")
     value = int(value)
     if low is not None and value < low:
-        raise ConfigError(f"{name}: must be >= {low}, got {value!r}")
+        raise ConfigError(f"{name}: must be >= {low}, got {shown(value)}")
+    if high is not None and value > high:
+        raise ConfigError(f"{name}: must be <= {high}, got {shown(value)}")
     return value
 
 
@@ -105,7 +209,7 @@ def boolean(name, value):
         bool: ``value``.
     """
     if not isinstance(value, bool):
-        raise ConfigTypeError(f"{name}: must be true or false, got {value!r}")
+        raise ConfigTypeError(f"{name}: must be true or false, got {shown(value)}")
     return value
 
 
@@ -121,7 +225,7 @@ def choice(name, value, options):
         str: ``value``.
     """
     if value not in options:
-        raise ConfigError(f"{name}: must be one of {', '.join(map(repr, options))}, got {value!r}")
+        raise ConfigError(f"{name}: must be one of {', '.join(map(repr, options))}, got {shown(value)}")
     return value
 
 
@@ -136,7 +240,7 @@ def optional_text(name, value):
         str or None: ``value``.
     """
     if value is not None and not isinstance(value, str):
-        raise ConfigTypeError(f"{name}: must be a string, got {value!r}")
+        raise ConfigTypeError(f"{name}: must be a string, got {shown(value)}")
     return value
 
 
@@ -172,29 +276,33 @@ def required_with(name, value, by):
     return value
 
 
-def increasing_steps(name, value):
+def increasing_steps(name, value, *, high=None, max_count=None):
     """Boundaries: a list of positive whole steps, strictly increasing.
 
     Args:
         name (str): the key or argument name.
         value: the value to check.
+        high (int, optional): the largest allowed step.
+        max_count (int, optional): the most steps allowed.
 
     Returns:
         list[int]: the steps.
     """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ConfigTypeError(f"{name}: must be a list of steps, got {value!r}")
-    steps = [integer(f"{name}[{i}]", v, low=1) for i, v in enumerate(value)]
+        raise ConfigTypeError(f"{name}: must be a list of steps, got {shown(value)}")
+    if max_count is not None and hasattr(value, "__len__") and len(value) > max_count:
+        raise ConfigError(f"{name}: must hold at most {max_count} steps, got {len(value)}")
+    steps = [integer(f"{name}[{i}]", v, low=1, high=high) for i, v in enumerate(value)]
     for i in range(1, len(steps)):
         if steps[i] <= steps[i - 1]:
             raise ConfigError(
-                f"{name}: must be strictly increasing, got {steps!r} "
+                f"{name}: must be strictly increasing, got {shown(steps)} "
                 f"({name}[{i}]={steps[i]} <= {name}[{i - 1}]={steps[i - 1]})"
             )
     return steps
 
 
-def piecewise_values(name, value, boundaries=None):
+def piecewise_values(name, value, boundaries=None, *, high=None):
     """Piecewise values: finite numbers >= 0, one more than the boundaries.
 
     Args:
@@ -202,19 +310,48 @@ def piecewise_values(name, value, boundaries=None):
         value: the value to check.
         boundaries (list[int], optional): the checked boundaries; without them
             the count is not checked.
+        high (float, optional): the largest allowed value.
 
     Returns:
         list[float]: the values.
     """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ConfigTypeError(f"{name}: must be a list of numbers, got {value!r}")
-    values = [real(f"{name}[{i}]", v, low=0.0) for i, v in enumerate(value)]
+        raise ConfigTypeError(f"{name}: must be a list of numbers, got {shown(value)}")
+    values = [real(f"{name}[{i}]", v, low=0.0, high=high) for i, v in enumerate(value)]
     if boundaries is not None and len(values) != len(boundaries) + 1:
         raise ConfigError(
             f"{name}: must hold len(boundaries) + 1 = {len(boundaries) + 1} values, "
-            f"got {len(values)}: {values!r}"
+            f"got {len(values)}: {shown(values)}"
         )
     return values
+
+
+def float32_products(base_name, base, factor_name, factor, count):
+    """``base * factor ** i`` for ``i < count``, each finite in float32.
+
+    Args:
+        base_name (str): the name of ``base`` (the lr key), for the message.
+        base (float): a checked finite number >= 0.
+        factor_name (str): the name of ``factor``, for the message.
+        factor (float): a checked finite number >= 0.
+        count (int): how many products.
+
+    Returns:
+        list[float]: the products, computed as repeated Python float products.
+
+    >>> float32_products("lr", 0.5, "gamma", 0.1, 3)[:2]
+    [0.5, 0.05]
+    """
+    products, value = [], base
+    for i in range(count):
+        if not value <= FLOAT32_MAX:
+            raise ConfigError(
+                f"{factor_name}: {base_name} * {factor_name}**{i} = {value:g} is beyond float32 "
+                f"(max {FLOAT32_MAX:g}), got {factor_name}={shown(factor)}"
+            )
+        products.append(value)
+        value = value * factor
+    return products
 
 
 def check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor, names=None):

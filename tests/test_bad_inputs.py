@@ -16,6 +16,10 @@ import sys
 
 import pytest
 
+from paddle_lr.schedules.lowerings import IMPLS
+
+_IMPLS = ", ".join(map(repr, IMPLS))
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # A valid schedule that the cases below break one key at a time.
@@ -61,7 +65,7 @@ CASES = [
     _case("show_lr", "warm_up_factor: must be >= 0, got -0.5", _yaml(warm_up_factor="-0.5"), id="factor-negative"),
     _case("plot_lr", "lr_values: must hold len(boundaries) + 1 = 3 values, got 2",
           _yaml(lr_values="[0.01, 0.001]"), id="values-one-short"),
-    _case("show_lr", "lr_impl: must be one of 'switch', 'branchless', got 'fast'",
+    _case("show_lr", f"lr_impl: must be one of {_IMPLS}, got 'fast'",
           _yaml(lr_impl="fast"), id="impl-unknown"),
     # -- optimizer keys --
     _case("train", "momentum: must be < 1, got 1.0", _yaml(momentum="1.0"), id="train-momentum-one"),
@@ -77,6 +81,24 @@ CASES = [
     _case("show_lr", "must hold a mapping of keys, got list", "- max_iter\n- 1000\n", id="not-mapping"),
     _case("train", "not plain YAML data (line 2, column 1): expected ',' or ']'", "lr_steps: [600, 800\n",
           id="train-malformed"),
+    # -- issue 9: duplicate keys, numbers beyond any run, what PyYAML's constructors raise --
+    _case("train", "bad.yml: duplicate key 'max_iter' on line 7 (column 1), first on line 2",
+          _yaml() + "max_iter: 2000\n", id="train-duplicate-key"),
+    _case("plot_lr", "duplicate key 'a' on line 7 (column 25), first on line 7",
+          _yaml(lr_values="{{a: 1, b: 2, a: 3}}"), id="duplicate-nested-key"),
+    _case("show_lr", "max_iter: must be <= 100000000, got 10000000000000000000000",
+          _yaml(max_iter="10000000000000000000000"), id="max-iter-23-digits"),
+    _case("plot_lr", "lr_steps[1]: must be <= 100000000, got 100000001",
+          _yaml(lr_steps="[600, 100000001]"), id="step-beyond-limit"),
+    _case("train", "lr_gamma: learning_rate * lr_gamma**2 = 1e+58 is beyond float32",
+          _yaml(lr_gamma="1e30"), id="train-gamma-overflows-float32"),
+    _case("show_lr", "not plain YAML data: nested too deeply", "lr_steps: " + "[" * 3000 + "]" * 3000 + "\n",
+          id="nested-too-deeply"),
+    _case("plot_lr", "not plain YAML data: a value its tag cannot make (ValueError: day is out of range",
+          _yaml(max_iter="2001-02-30"), id="impossible-date"),
+    _case("train", "not plain YAML data: a value its tag cannot make (KeyError: 'maybe')",
+          _yaml(generate_shapes="!!bool maybe"), id="train-bool-tag-maybe"),
+    _case("plot_lr", "unrecognized arguments: a\\x0ab", _yaml(), ["a\nb"], id="argument-with-newline"),
     # -- -o overrides --
     _case("plot_lr", "override: must be KEY=VALUE, got 'max_iter'", _yaml(), ["-o", "max_iter"], id="override-syntax"),
     _case("show_lr", "lr_step: unknown key in overrides (did you mean 'lr_steps'?)", _yaml(),
@@ -169,6 +191,14 @@ def test_bad_input(tool, config, args, fragment, tmp_path, capfd):
     out, err = capfd.readouterr()
     _check_one_line(status, err, fragment)
     assert out == ""
+
+
+def test_not_utf8_config(tmp_path, capfd):
+    path = tmp_path / "latin1.yml"
+    path.write_bytes(_yaml().encode() + "# d\u00e9cembre\n".encode("latin-1"))
+    status = _tool_main("plot_lr")(["-c", str(path)])
+    _, err = capfd.readouterr()
+    _check_one_line(status, err, f"{path}: not UTF-8 text (byte 0xe9 at offset ")
 
 
 def _script(tool, argv, glog=None):

@@ -7,6 +7,10 @@ import numpy as np
 import paddle
 import pytest
 
+from paddle_lr.schedules.lowerings import IMPLS
+
+_IMPLS = ", ".join(map(repr, IMPLS))
+
 import paddle_lr
 from paddle_lr import config
 from paddle_lr.rules import ConfigError, ConfigTypeError, ScheduleWarning
@@ -89,7 +93,7 @@ BAD = [
     (None, ["momentum=1"], ConfigError, "momentum: must be < 1, got 1.0"),
     (None, ["momentum=-0.5"], ConfigError, "momentum: must be >= 0, got -0.5"),
     (None, ["weight_decay=-1e-4"], ConfigError, "weight_decay: must be >= 0, got -0.0001"),
-    (None, ["lr_impl=fast"], ConfigError, "lr_impl: must be one of 'switch', 'branchless', got 'fast'"),
+    (None, ["lr_impl=fast"], ConfigError, f"lr_impl: must be one of {_IMPLS}, got 'fast'"),
     (None, ["scale_lr_by_batch=1"], ConfigTypeError, "scale_lr_by_batch: must be true or false, got 1"),
     (None, ["learning_rate"], ConfigError, "override: must be KEY=VALUE, got 'learning_rate'"),
     ("!!python/object/apply:os.system ['true']\n", [], ConfigError, "not plain YAML data"),
@@ -108,6 +112,99 @@ def test_bad_configs(tmp_path, text, overrides, error, message):
         config.load_config(path, overrides)
     assert message.format(path=path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# Issue 9: classes that escaped as tracebacks or were silently accepted, and those the fuzz
+# (tests/test_config_fuzz.py) found; each is one ConfigError line naming the file or key.
+LIMITS = [
+    (["max_iter=10000000000000000000000"], "max_iter: must be <= 100000000, got 10000000000000000000000"),
+    (["max_iter=100000001"], "max_iter: must be <= 100000000, got 100000001"),
+    (["lr_steps=[10, 100000001]"], "lr_steps[1]: must be <= 100000000, got 100000001"),
+    ([f"lr_steps={list(range(1, 1002))}"], "lr_steps: must hold at most 1000 steps, got 1001"),
+    (["warm_up_iter=1e9"], "warm_up_iter: must be <= 1e+08, got 1000000000.0"),
+    (["snapshot_iter=100000001"], "snapshot_iter: must be <= 100000000, got 100000001"),
+    (["image_size=4096"], "image_size: must be <= 2048, got 4096"),
+    (["im_per_batch=5000"], "im_per_batch: must be <= 4096, got 5000"),
+    (["num_devices=5000"], "num_devices: must be <= 4096, got 5000"),
+    (["ref_batch_size=5000"], "ref_batch_size: must be <= 4096, got 5000"),
+    (["dataset_images=1000000001"], "dataset_images: must be <= 1000000000, got 1000000001"),
+    (["shapes_train_images=1000001"], "shapes_train_images: must be <= 1000000, got 1000001"),
+    (["seed=4294967296"], "seed: must be <= 4294967295, got 4294967296"),
+    (["learning_rate=1e39"], "learning_rate: must be <= 3.40282e+38, got 1e+39"),
+    (["learning_rate=" + "9" * 400], "learning_rate: must be finite, got <int of 400 digits>"),
+    (["lr_gamma=1e30", "learning_rate=1e10"],
+     "lr_gamma: learning_rate * lr_gamma**1 = 1e+40 is beyond float32 (max 3.40282e+38), got lr_gamma=1e+30"),
+    (["warm_up_factor=1e30", "learning_rate=1e10"], "warm_up_factor: learning_rate * warm_up_factor**1 = 1e+40"),
+    (["lr_values=[0.1, 1e39, 0.1]"], "lr_values[1]: must be <= 3.40282e+38, got 1e+39"),
+    (["weight_decay=1e39"], "weight_decay: must be <= 3.40282e+38, got 1e+39"),
+]
+
+
+@pytest.mark.parametrize("overrides, message", LIMITS, ids=[m[:28] for _, m in LIMITS])
+def test_numbers_beyond_any_run(overrides, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScheduleWarning)
+        with pytest.raises(ConfigError) as info:
+            config.load_config(None, overrides)
+    assert message in str(info.value)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_limits_allow_their_own_values():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScheduleWarning)
+        loaded = config.load_config(None, [
+            "max_iter=100000000", f"lr_steps={list(range(1, 1001))}", "warm_up_iter=0", "seed=4294967295",
+            "image_size=2048", "im_per_batch=4096", "dataset_images=1000000000", "snapshot_iter=100000000"])
+    assert loaded.max_iter == paddle_lr.rules.MAX_ITERATIONS and len(loaded.lr_steps) == 1000
+
+
+YAML_BAD = [
+    # (file bytes, message fragment with {path})
+    (b"max_iter: 1000\nlearning_rate: 0.01\xff\n", "{path}: not UTF-8 text (byte 0xff at offset 34, line 2)"),
+    ("max_iter: 1000\n".encode("utf-16"), "{path}: not UTF-8 text (byte 0xff at offset 0, line 1)"),
+    (b"max_iter: 1000\nmax_iter: 2000\n", "{path}: duplicate key 'max_iter' on line 2 (column 1), first on line 1"),
+    (b"lr_values: {a: {b: 1, c: 2, b: 3}}\n", "{path}: duplicate key 'b' on line 1 (column 29), first on line 1"),
+    (b"lr_values:\n  a: &a {x: 1}\n  b:\n    <<: *a\n    <<: *a\n", "{path}: duplicate key '<<' on line 5"),
+    (b"1: a\ntrue: b\n", "{path}: duplicate key True on line 2"),
+    (b"lr_steps: " + b"[" * 3000 + b"]" * 3000, "{path}: not plain YAML data: nested too deeply"),
+    (b"max_iter: 2001-02-30\n", "{path}: not plain YAML data: a value its tag cannot make (ValueError: day is out"),
+    (b"max_iter: " + b"1" * 5000 + b"\n", "{path}: not plain YAML data: a value its tag cannot make (ValueError: Exceeds"),
+    (b"generate_shapes: !!bool maybe\n", "not plain YAML data: a value its tag cannot make (KeyError: 'maybe')"),
+    (b"max_iter: !!timestamp x\n", "not plain YAML data: a value its tag cannot make (AttributeError: "),
+    (b"max_iter: !!float abc\n", "not plain YAML data: a value its tag cannot make (ValueError: could not convert"),
+    (b'"x\\ny": 1\n', "'x\\ny': unknown key in {path}"),
+    (b"dataset_dir:\n- &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"  # 10**9 leaves, if anything walked them
+     + b"".join(b"- &a%d [%s]\n" % (i, b", ".join([b"*a%d" % (i - 1)] * 10)) for i in range(1, 9))
+     + b"lr_steps: *a8\n", "lr_steps[0]: must be a whole number, got [[[[...], [...], [...], [...], [...], [...], "),
+    (b"? " + b"x" * 100000 + b"\n: 1\n", "'xxxxxxxxxxxx"),
+]
+
+
+@pytest.mark.parametrize("content, message", YAML_BAD, ids=[m[8:40] for _, m in YAML_BAD])
+def test_bad_yaml_is_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.yml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        config.load_config(path)
+    assert message.format(path=path) in str(info.value)
+    assert len(str(info.value).splitlines()) == 1 and len(str(info.value)) < 1000
+
+
+def test_merge_keys_may_be_overridden(tmp_path):
+    path = tmp_path / "merge.yml"
+    path.write_bytes(b"lr_values: null\nlr_steps: [10, 20]\nmax_iter: 30\nwarm_up_iter: 5\n")
+    assert config.load_config(path).lr_steps == [10, 20]
+    # A merge key is not a duplicate of the keys it brings in.
+    from paddle_lr.config.loading import _parse_yaml
+
+    assert _parse_yaml("a: &a {x: 1, y: 2}\nb: {<<: *a, x: 3}\n", "t")["b"] == {"x": 3, "y": 2}
+
+
+def test_utf8_bom_is_read(tmp_path):
+    path = tmp_path / "bom.yml"
+    path.write_bytes("\ufeffmax_iter: 1000\nlr_steps: [10, 20]\n".encode("utf-8"))
+    assert config.load_config(path).max_iter == 1000
 
 
 def test_missing_file_is_named(tmp_path):
@@ -207,7 +304,7 @@ API_BAD = [
     (dict(values=[0.1, math.nan, 0.01]), ValueError, "values[1]: must be finite, got nan"),
     (dict(warmup_iter=-4), ValueError, "warmup_iter: must be >= 0, got -4.0"),
     (dict(warmup_factor=None), TypeError, "warmup_factor: must be a number, got None"),
-    (dict(impl="fast"), ValueError, "impl: must be one of 'switch', 'branchless', got 'fast'"),
+    (dict(impl="fast"), ValueError, f"impl: must be one of {_IMPLS}, got 'fast'"),
 ]
 
 

@@ -14,10 +14,39 @@ from .keys import KEYS, AttrDict, cfg
 __all__ = ["load_config", "validate"]
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one YAML mapping (PyYAML would keep the last silently)."""
+
+
 class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that also reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``)."""
+    """``yaml.SafeLoader`` that refuses duplicate keys and reads ``1e-4`` as a float.
+
+    Plain data only: tags other than YAML's own are errors, never Python objects.
+    A key given twice in one mapping, at any depth, raises
+    :class:`DuplicateKeyError`; merge keys (``<<: *base``) may still be
+    overridden by the mapping's own keys, as YAML says.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    key = "<<"  # given twice, both would be merged in silently
+                else:
+                    key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # unhashable: PyYAML's own error follows
+                    continue
+                if first is not key_node.start_mark:
+                    raise DuplicateKeyError(
+                        None, first, f"duplicate key {rules.shown(key)}", key_node.start_mark
+                    )
+        return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1 wants 1.0e-4; 1e-4 is what people write.
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)$"),
@@ -25,21 +54,66 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
 def _parse_yaml(text, where):
+    """``text`` as plain YAML data; any failure is one ConfigError line naming ``where``."""
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        if isinstance(exc, DuplicateKeyError):
+            first = exc.context_mark.line + 1
+            raise rules.ConfigError(
+                f"{where}: {exc.problem} on line {mark.line + 1} (column {mark.column + 1}), "
+                f"first on line {first}"
+            ) from None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise rules.ConfigError(f"{where}: not plain YAML data{at}: {problem}") from None
+        raise rules.ConfigError(f"{where}: not plain YAML data{at}: {_one_line(problem)}") from None
+    except RecursionError:
+        raise rules.ConfigError(f"{where}: not plain YAML data: nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise what they meet
+        # A scalar that its tag's constructor refuses with a plain Python error:
+        # a date like 2001-02-30 (ValueError), an int of more than 4300 digits
+        # (ValueError), ``!!bool maybe`` (KeyError), ``!!timestamp x`` (AttributeError).
+        raise rules.ConfigError(
+            f"{where}: not plain YAML data: a value its tag cannot make ({type(exc).__name__}: "
+            f"{_one_line(exc)[:200]})"
+        ) from None
+
+
+def _read_text(path):
+    """The UTF-8 text of a config file (a leading BOM is dropped); one line on failure."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise rules.ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise rules.ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line})"
+        ) from None
+
+
+def _key_name(key):
+    """A key as it may appear at the start of a one-line message."""
+    if isinstance(key, str) and key.isprintable() and 0 < len(key) <= 80:
+        return key
+    return rules.shown(key)
 
 
 def _check_known(key, where):
     if key not in KEYS:
-        close = difflib.get_close_matches(key, KEYS, n=1)
+        name = _key_name(key)
+        close = difflib.get_close_matches(key, KEYS, n=1) if isinstance(key, str) and len(key) <= 80 else []
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise rules.ConfigError(f"{key}: unknown key in {where}{hint}")
+        raise rules.ConfigError(f"{name}: unknown key in {where}{hint}")
 
 
 def load_config(path=None, overrides=()):
@@ -58,24 +132,19 @@ def load_config(path=None, overrides=()):
     """
     out = AttrDict(copy.deepcopy(dict(cfg)))
     if path is not None:
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise rules.ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
-        data = _parse_yaml(text, str(path))
+        data = _parse_yaml(_read_text(path), str(path))
         if data is None:
             data = {}
         if not isinstance(data, dict):
             raise rules.ConfigError(f"{path}: must hold a mapping of keys, got {type(data).__name__}")
         for key, value in data.items():
-            _check_known(str(key), str(path))
+            _check_known(key, str(path))
             out[key] = value
     for item in overrides:
         key, sep, text = str(item).partition("=")
         key = key.strip()
         if not sep or not key:
-            raise rules.ConfigError(f"override: must be KEY=VALUE, got {item!r}")
+            raise rules.ConfigError(f"override: must be KEY=VALUE, got {rules.shown(item)}")
         _check_known(key, "overrides")
         out[key] = _parse_yaml(text, f"override {key}") if text.strip() else None
     return validate(out)
@@ -102,6 +171,10 @@ def validate(config):
         _check_known(key, "config")
     if out.lr_values is not None:
         rules.piecewise_values("lr_values", out.lr_values, out.lr_steps)
+    else:  # the derived values learning_rate * lr_gamma**i stay finite in float32
+        rules.float32_products("learning_rate", out.learning_rate, "lr_gamma", out.lr_gamma,
+                               len(out.lr_steps) + 1)
+    rules.float32_products("learning_rate", out.learning_rate, "warm_up_factor", out.warm_up_factor, 2)
     rules.warn_schedule(
         out.lr_steps,
         out.warm_up_iter,

@@ -119,5 +119,5 @@ def run(main, argv=None):
     try:
         return main(sys.argv[1:] if argv is None else argv) or 0
     except (rules.ConfigError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {rules.one_line(exc)}", file=sys.stderr)
         return 2
