@@ -169,6 +169,49 @@ def test_hand_written_switch_lr_updates_as_paddle(runner, key):
         assert_same_state(step, state, key)
 
 
+class Follow(paddle.optimizer.lr.LRScheduler):
+    """A host-side scheduler whose value is set before each run (to what the graph computed)."""
+
+    def __init__(self):
+        super().__init__(0.0)
+
+    def get_lr(self):
+        return self.last_lr
+
+
+# The issue's clients: (schedule as fluid code built it, optimizer id)
+CLIENTS = {
+    "ssd-piecewise-rmsprop": (
+        lambda: paddle_lr.piecewise_decay([3, 6], [0.1, 0.05, 0.01]), "rmsprop-centered-momentum"),
+    "yolov3-warmup-piecewise-momentum": (
+        lambda: paddle_lr.linear_lr_warmup(paddle_lr.piecewise_decay([4, 7], [0.1, 0.01, 0.001]), 3, 0.0, 0.1),
+        "momentum-nesterov-fluid-l2"),
+    "classification-cosine-momentum": (lambda: paddle_lr.cosine_decay(0.1, 2, 5), "momentum"),
+    "bert-polynomial-adamw": (lambda: paddle_lr.polynomial_decay(0.1, 6, 0.0, 1.0), "adamw-decay-w-only"),
+    "noam-adam": (lambda: paddle_lr.noam_decay(16, 3, 1.0), "adam"),
+    "exponential-sgd": (lambda: paddle_lr.exponential_decay(0.1, 2, 0.5, staircase=True), "sgd-l2"),
+}
+
+
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_family_schedule_lr_updates_as_paddle(runner, client):
+    """Paddle's optimizer is fed, on the host, the value our graph computed at that step."""
+    schedule, key = CLIENTS[client]
+    ours, theirs, kwargs = OPTIMIZERS[key]
+    a = runner(lambda: build(lambda lr: ours(lr, **kwargs), schedule))
+    host = Follow()
+    b = runner(lambda: build(lambda lr: theirs(lr, **_paddle_kwargs(kwargs)), host))
+    names = state_names(a.outputs["opt"])
+    seen = []
+    for step, (x, t) in enumerate(batches()):
+        (lr,) = a.run([a.outputs["lr"]], feed={"x": x, "t": t})
+        host.last_lr = float(lr.reshape(-1)[0])
+        seen.append(host.last_lr)
+        b.run([], feed={"x": x, "t": t})
+        assert_same_state(step, {n: (a.tensor(n), b.tensor(n)) for n in names}, client)
+    assert len(set(seen)) > 2, f"{client}: the lr hardly changes ({seen}); the case tests little"
+
+
 @pytest.mark.parametrize("lr_kind", ["float", "scheduler"])
 @pytest.mark.parametrize("key", list(OPTIMIZERS))
 def test_float_and_scheduler_lr_still_paddles_own(runner, key, lr_kind):
