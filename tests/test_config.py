@@ -203,7 +203,7 @@ def test_merge_keys_may_be_overridden(tmp_path):
 
 def test_utf8_bom_is_read(tmp_path):
     path = tmp_path / "bom.yml"
-    path.write_bytes("\ufeffmax_iter: 1000\nlr_steps: [10, 20]\n".encode("utf-8"))
+    path.write_bytes("\ufeffmax_iter: 1000\nlr_steps: [10, 20]\nwarm_up_iter: 5\n".encode("utf-8"))
     assert config.load_config(path).max_iter == 1000
 
 
@@ -328,3 +328,13 @@ def test_scaling_twice_is_an_error():
     assert scaled.learning_rate == base.learning_rate * 2
     with pytest.raises(ConfigError, match=r"^scaled_for_batch: the cfg is already scaled \(for a total batch of 16\)"):
         config.scale_for_batch(scaled)
+
+
+def test_limits_are_documented():
+    text = (CONFIGS.parent / "docs" / "config.md").read_text(encoding="utf-8")
+    rules = paddle_lr.rules
+    for shown_as in (f"1 to {rules.MAX_ITERATIONS} (10**8)", f"at most {rules.MAX_BOUNDARIES} entries",
+                     f"32 to {rules.MAX_IMAGE_SIZE}", f"1 to {rules.MAX_BATCH}", "1 to 10**9", "1 to 10**6",
+                     f"0 to {rules.MAX_SEED} (2**32 - 1)", f"{rules.FLOAT32_MAX:g}"):
+        assert shown_as in text, shown_as
+    assert (rules.MAX_IMAGES, rules.MAX_IMAGES // 1000) == (10 ** 9, 10 ** 6)
