@@ -25,7 +25,7 @@ from paddle.utils import unique_name
 
 from . import ir
 
-__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "LAST_EXACT_STEP"]
+__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "LAST_EXACT_STEP"]
 
 PREFIX = "paddle_lr_table_"
 _NAME = re.compile(rf"^{PREFIX}([0-9a-f]{{16}})(?:_\d+)?$")
@@ -208,9 +208,35 @@ def lookup(counter, thresholds, values):
             f"lookup: thresholds must be sorted and one fewer than values, got {len(thresholds)} "
             f"thresholds and {len(values)} values"
         )
+    return select(create(values), row(counter, thresholds))
+
+
+def row(counter, thresholds):
+    """The int64 [1] row of ``counter``: how many ``thresholds`` are at or below it (one op).
+
+    Args:
+        counter: the int64 [1] step counter.
+        thresholds: int64, sorted.
+
+    Returns:
+        The int64 [1] row index, for :func:`select`.
+    """
+    thresholds = np.asarray(thresholds, dtype=np.int64)
     # A trailing threshold no counter reaches keeps the table non-empty (searchsorted
     # needs one); it is never counted, so the rows do not change.
     bounds = create(np.minimum(np.append(thresholds, LAST_EXACT_STEP), LAST_EXACT_STEP))
-    table = create(values)
+    return paddle.searchsorted(bounds, counter, right=True)
+
+
+def select(table, index):
+    """``table[index]`` as a [1] tensor (one op).
+
+    Args:
+        table: a float32 vector (a table, or a concatenation with a computed value).
+        index: the int64 [1] row from :func:`row`.
+
+    Returns:
+        The float32 [1] value.
+    """
     # index_select rather than gather: PIR's gather adds a per-step op for its axis.
-    return paddle.index_select(table, paddle.searchsorted(bounds, counter, right=True))
+    return paddle.index_select(table, index)

@@ -243,7 +243,8 @@ def graph_or_twin(name, args, lower, begin=0):
     Args:
         name (str): the schedule's fluid name.
         args (dict): its checked arguments (with ``impl`` and the like, if any).
-        lower: ``lower(step, **graph_args)`` builds the graph from the float32 step.
+        lower: ``lower(step, **graph_args)`` builds the graph from the float32 step
+            (from the int64 counter itself when ``lower.reads_counter`` is true).
         begin (int): the counter's begin, when this schedule creates it.
 
     Returns:
@@ -253,8 +254,11 @@ def graph_or_twin(name, args, lower, begin=0):
         from .twin import twin_for
 
         return twin_for(name, args)
-    from ..graph.counter import decay_step_counter
+    from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
 
-    step = decay_step_counter(begin)
+    if getattr(lower, "reads_counter", False):  # a branch-free lookup: the raw int64 counter, no cast
+        step = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)
+    else:
+        step = decay_step_counter(begin)
     with ir.schedule_guard():
         return lower(step, **args)

@@ -9,7 +9,14 @@ two-way branch, ``step < warmup_steps`` (a float32 constant) taking the ramp
 ``scale(scale(scale(step, 1/warmup_steps), end_lr - start_lr), 1, bias=start_lr)``
 and otherwise ``learning_rate`` (a constant when it is a number). Fluid built
 the branch with ``case``; here it is a :class:`~paddle_lr.Switch` with one case
-and a default, which runs the same ops. No kernel that rounds differently:
+and a default, which runs the same ops.
+
+``impl="branchless"``: no control flow and no cast. The ramp of every warmup
+step is tabulated (by :func:`reference`, the same float32 ops) and looked up on
+the raw int64 counter (:mod:`paddle_lr.graph.tables`); after the warmup the
+row is ``learning_rate``: a number is the table's last row, another
+schedule's tensor is concatenated to the table (``concat``, then the lookup).
+Warmups over 65536 steps are computed instead and chosen with ``where``. No kernel that rounds differently:
 bit for bit on both versions (composed over a schedule that has one, that
 schedule's rounding shows after the warmup).
 """
@@ -20,7 +27,7 @@ import paddle
 from paddle.utils import unique_name
 
 from .. import rules
-from ..graph import ir
+from ..graph import ir, tables
 from ..graph.switch import Switch
 from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
 from .registry import Schedule, register
@@ -68,7 +75,8 @@ def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = 
         warmup_steps (float): the warmup's length in steps (>= 0; 0: no warmup).
         start_lr (float): the lr at step 0.
         end_lr (float): the lr the ramp heads to (reached at ``warmup_steps``).
-        impl (str): the lowering: ``"switch"`` (fluid's graph).
+        impl (str): the lowering: ``"switch"`` (fluid's graph) or ``"branchless"``
+            (a table lookup; the same values).
 
     Returns:
         The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
@@ -106,8 +114,31 @@ def _switch(step, learning_rate, warmup_steps, start_lr, end_lr):
     return lr
 
 
+# Warmups up to this many steps are tabulated; longer ones are computed.
+_MAX_TABULATED_WARMUP = 1 << 16
+
+
+def _branchless(counter, learning_rate, warmup_steps, start_lr, end_lr):
+    """The ramp tabulated, ``learning_rate`` after it: one lookup on the raw int64 counter."""
+    end = int(tables.step_thresholds([warmup_steps])[0])  # the first counter past the warmup
+    if end > _MAX_TABULATED_WARMUP:
+        step = paddle.cast(counter, "float32")
+        after = learning_rate if is_tensor_lr(learning_rate) else constant(learning_rate)
+        return paddle.where(step < constant(warmup_steps), _ramp(step, warmup_steps, start_lr, end_lr), after)
+    head = max(end, 0)
+    ramp = reference(np.arange(head), 0.0, warmup_steps, start_lr, end_lr)
+    thresholds = np.arange(1, head + 1)
+    if not is_tensor_lr(learning_rate):
+        return tables.lookup(counter, thresholds, np.append(ramp, F32(learning_rate)))
+    if head == 0:  # no warmup step: the schedule is learning_rate itself
+        return learning_rate
+    return tables.select(paddle.concat([tables.create(ramp), learning_rate]), tables.row(counter, thresholds))
+
+
+_branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, not the float32 step
+
 # impl name -> lower(step, learning_rate, warmup_steps, start_lr, end_lr); other lowerings add themselves here.
-_LOWERINGS = {"switch": _switch}
+_LOWERINGS = {"switch": _switch, "branchless": _branchless}
 
 SCHEDULE = register(Schedule(
     name=NAME,

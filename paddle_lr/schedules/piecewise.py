@@ -5,6 +5,14 @@ written by a :class:`~paddle_lr.Switch` with one case per boundary (``step <
 boundary``, the boundary a float32 CPU constant) and a default; the step is
 the float32 decay counter, 0 at the first run.
 
+``impl="branchless"``: no control flow and no cast, one table lookup on the
+raw int64 counter (:func:`paddle_lr.graph.tables.lookup`), the boundaries
+turned into the exact integer thresholds of the float32 comparisons; bit for
+bit the switch's values, in constant memory and per-step cost.
+
+``impl="auto"`` (default): the switch up to
+:data:`~paddle_lr.graph.switch.SWITCH_MAX_CASES` boundaries, branchless past it.
+
 One difference from fluid, on purpose: fluid named the persistable
 ``learning_rate`` in every call, so two ``piecewise_decay`` in one program
 wrote one variable and both returned the last one's values. Here each call
@@ -14,12 +22,13 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import paddle
+from paddle.tensor.creation import fill_constant
 from paddle.utils import unique_name
 
 from .. import rules
-from ..graph import ir
-from ..graph.switch import Switch
-from .common import F32, constant, graph_or_twin, steps_f32
+from ..graph import ir, tables
+from ..graph.switch import Switch, resolve_lowering
+from .common import F32, graph_or_twin, steps_f32
 from .registry import Schedule, register
 
 __all__ = ["piecewise_decay", "reference", "check"]
@@ -41,13 +50,13 @@ def reference(steps, boundaries: Sequence[float], values: Sequence[float]) -> np
     return out
 
 
-def check(boundaries, values, impl: str = "switch") -> Dict[str, Any]:
+def check(boundaries, values, impl: str = "auto") -> Dict[str, Any]:
     """The arguments, checked (one-line :class:`~paddle_lr.ConfigError` naming the argument).
 
     Boundaries are whole steps >= 1, strictly increasing, at least one (fluid's
     Switch needs a case); values are numbers >= 0, one more than the boundaries.
     """
-    rules.choice("impl", impl, tuple(_LOWERINGS))
+    rules.choice("impl", impl, ("auto", *_LOWERINGS))
     boundaries = rules.increasing_steps("boundaries", boundaries)
     if not boundaries:
         raise rules.ConfigError("boundaries: must hold at least one step, got []")
@@ -55,13 +64,15 @@ def check(boundaries, values, impl: str = "switch") -> Dict[str, Any]:
     return dict(boundaries=boundaries, values=values, impl=impl)
 
 
-def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "switch"):
+def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "auto"):
     """Piecewise-constant learning rate on the decay counter, as ``fluid.layers.piecewise_decay``.
 
     Args:
         boundaries (list[int]): absolute steps at which the value changes, increasing.
         values (list[float]): ``len(boundaries) + 1`` values.
-        impl (str): the lowering: ``"switch"`` (fluid's graph).
+        impl (str): the lowering: ``"switch"`` (fluid's graph), ``"branchless"``
+            (one table lookup), or ``"auto"``: the switch up to 100 boundaries,
+            branchless past it. All give the same values.
 
     Returns:
         The float32 [1] lr tensor in static mode; in dynamic mode a
@@ -79,7 +90,7 @@ def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "swi
     [0.1, 0.1, 0.01]
     """
     args = check(boundaries, values, impl)
-    lower = _LOWERINGS[args.pop("impl")]
+    lower = _LOWERINGS[resolve_lowering(args.pop("impl"), len(args["boundaries"]))]
     return graph_or_twin(NAME, args, lower)
 
 
@@ -89,14 +100,26 @@ def _switch(step, boundaries, values):
     with Switch() as switch:
         for bound, value in zip(boundaries, values):
             with switch.case(step < ir.cpu_constant(float(bound))):
-                paddle.assign(constant(value), output=lr)
+                _fill(lr, value)
         with switch.default():
-            paddle.assign(constant(values[-1]), output=lr)
+            _fill(lr, values[-1])
     return lr
 
 
+def _fill(lr, value):
+    """``lr = value`` in one op, as fluid did (``fill_constant(..., out=lr)``), not a constant and an assign."""
+    fill_constant([1], "float32", float(value), out=lr)
+
+
+def _branchless(counter, boundaries, values):
+    """One lookup on the raw int64 counter: ``values[#{thresholds <= counter}]``."""
+    return tables.lookup(counter, tables.step_thresholds(boundaries), values)
+
+
+_branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, not the float32 step
+
 # impl name -> lower(step, boundaries, values); other lowerings add themselves here.
-_LOWERINGS = {"switch": _switch}
+_LOWERINGS = {"switch": _switch, "branchless": _branchless}
 
 SCHEDULE = register(Schedule(
     name=NAME,
