@@ -46,7 +46,7 @@ from .. import planning
 from . import coco_data as data
 from . import detector as model
 from . import evaluate as coco_eval
-from . import fault, snapshot
+from . import fault, run_lock, snapshot
 from . import shapes_dataset as shapes
 from .train_log import TrainLog
 
@@ -552,8 +552,13 @@ def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: 
 
     Returns:
         TrainRecord: what was run and measured.
+
+    Raises:
+        OutputBusyError: another trainer is running on ``output`` (:mod:`.run_lock`).
     """
-    return _in_mode(dygraph, lambda: _train(config, output, resume, dygraph, eval_only))
+    # One trainer per output directory: a second one refuses here, before writing anything.
+    with run_lock.output_lock(output, take=world()[0] == 0):
+        return _in_mode(dygraph, lambda: _train(config, output, resume, dygraph, eval_only))
 
 
 def _train(config, output, resume_from, dygraph, eval_only) -> TrainRecord:
