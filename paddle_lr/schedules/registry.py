@@ -278,7 +278,9 @@ def _register_warmup_piecewise():
     """``exponential_with_warmup_decay`` keeps its module; its record is made here."""
     from . import warmup_piecewise as module
 
-    def check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="switch"):
+    default_impl = inspect.signature(module.exponential_with_warmup_decay).parameters["impl"].default
+
+    def check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=default_impl):
         rules.choice("impl", impl, module.IMPLS)
         keys = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
         checked = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
@@ -287,7 +289,7 @@ def _register_warmup_piecewise():
     def reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor):
         return np.atleast_1d(module.lr_at(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor))
 
-    def build_or_twin(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="switch"):
+    def build_or_twin(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=default_impl):
         # its module's function builds the graph only; in dynamic mode the registry gives its twin
         if paddle.in_dynamic_mode():
             check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl)
