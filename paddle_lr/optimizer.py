@@ -15,6 +15,7 @@ keywords), ``RMSProp``, ``Adam`` and ``AdamW`` are defined here that way.
 import inspect
 import math
 import warnings
+from typing import Any, Optional
 
 import paddle
 
@@ -32,7 +33,7 @@ class L2Decay(paddle.regularizer.L2Decay):
         regularization_coeff (float): fluid's name for ``coeff``; give one of the two.
     """
 
-    def __init__(self, coeff=None, regularization_coeff=None):
+    def __init__(self, coeff: Optional[float] = None, regularization_coeff: Optional[float] = None) -> None:
         if coeff is not None and regularization_coeff is not None:
             raise rules.ConfigError(
                 "L2Decay: give coeff or regularization_coeff, not both, "
@@ -78,7 +79,7 @@ class TensorLearningRate:
             signature = inspect.signature(paddle_base.__init__)
             cls.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         args = list(args)
         self._lr_tensor = None
         if args:
@@ -99,7 +100,8 @@ class TensorLearningRate:
         self._learning_rate_map[paddle.static.default_main_program()] = self._lr_tensor
         return None
 
-    def minimize(self, loss, startup_program=None, parameters=None, no_grad_set=None):
+    def minimize(self, loss: Any, startup_program: Any = None, parameters: Any = None,
+                 no_grad_set: Any = None) -> tuple:
         """Paddle's ``minimize``, without the warning PIR's backward gives when it asks a ``Value`` its place.
 
         Returns:
@@ -109,7 +111,7 @@ class TensorLearningRate:
             warnings.filterwarnings("ignore", message="Tensor do not have 'place'", category=UserWarning)
             return super().minimize(loss, startup_program, parameters, no_grad_set)
 
-    def get_lr(self):
+    def get_lr(self) -> float:
         """The current learning rate (float or scheduler learning rates only).
 
         Returns:
@@ -121,7 +123,7 @@ class TensorLearningRate:
             )
         return super().get_lr()
 
-    def set_lr(self, value):
+    def set_lr(self, value: float) -> None:
         """Set a float learning rate (not with an in-graph tensor learning rate).
 
         Args:
@@ -188,15 +190,15 @@ class Momentum(TensorLearningRate, paddle.optimizer.Momentum):
 
     def __init__(
         self,
-        learning_rate,
-        momentum,
-        parameters=None,
-        use_nesterov=False,
-        regularization=None,
-        weight_decay=None,
-        grad_clip=None,
-        name=None,
-    ):
+        learning_rate: Any,
+        momentum: float,
+        parameters: Any = None,
+        use_nesterov: bool = False,
+        regularization: Any = None,
+        weight_decay: Any = None,
+        grad_clip: Any = None,
+        name: Optional[str] = None,
+    ) -> None:
         if regularization is not None and weight_decay is not None:
             raise rules.ConfigError(
                 "Momentum: give regularization or weight_decay, not both, "

@@ -14,6 +14,7 @@ These are the same two functions, with fluid's signatures, on both static IRs
 bad one is a one-line :class:`~paddle_lr.ConfigError`.
 """
 import numbers
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import paddle
@@ -76,7 +77,14 @@ def _value(name, value, dtype):
     return rules.real(name, value)
 
 
-def create_global_var(shape, value, dtype, persistable=False, force_cpu=False, name=None):
+def create_global_var(
+    shape: Sequence[int],
+    value: float,
+    dtype: Any,
+    persistable: bool = False,
+    force_cpu: bool = False,
+    name: Optional[str] = None,
+) -> Any:
     """A variable of the main program's global block, filled with ``value`` by the startup program.
 
     Fluid's ``create_global_var``, on both static IRs. A persistable one keeps
@@ -140,7 +148,13 @@ def create_global_var(shape, value, dtype, persistable=False, force_cpu=False, n
     return ir.global_var(shape, value, dtype, persistable, force_cpu, name)
 
 
-def fill_constant(shape, dtype, value, force_cpu=False, out=None):
+def fill_constant(
+    shape: Union[int, Sequence[int]],
+    dtype: Any,
+    value: Any,
+    force_cpu: bool = False,
+    out: Any = None,
+) -> Any:
     """A tensor of ``shape`` filled with ``value``; fluid's ``fill_constant``.
 
     With ``force_cpu=True`` the tensor is made on the CPU place, as fluid's
@@ -183,7 +197,7 @@ def fill_constant(shape, dtype, value, force_cpu=False, out=None):
     return _paddle_fill_constant(shape, dtype, value, force_cpu, out)
 
 
-def assign(input, output=None):
+def assign(input: Any, output: Any = None) -> Any:
     """Copy ``input`` into ``output`` (or a new tensor); fluid's ``assign(input, output=None)``.
 
     ``paddle.assign`` with fluid's argument names, so that fluid code calling
