@@ -16,5 +16,7 @@ of functions, the only places where the two IRs are told apart:
 ``clone(program, values)``  a copy of a program and its mapped values
 ``remove_ops(block, ops)``  remove ops from a block
 ``persistable_values(p)``   the persistables a checkpoint of ``p`` holds
+``global_var_meta(name)``   shape and dtype of the global variable ``name``
+``global_var(...)``         fluid's ``create_global_var`` (global block)
 ==========================  ================================================
 """
