@@ -7,12 +7,16 @@ layer (:mod:`paddle_lr.config`), the Python API
 (:func:`paddle_lr.exponential_with_warmup_decay`) and the tools all call these
 functions, so a rule and its message live only here.
 """
+import contextlib
+import contextvars
 import math
 import numbers
 import reprlib
 import warnings
 
 __all__ = [
+    "spelled",
+    "spelling",
     "ConfigError",
     "ConfigTypeError",
     "ScheduleWarning",
@@ -354,36 +358,61 @@ def float32_products(base_name, base, factor_name, factor, count):
     return products
 
 
-def check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor, names=None):
+_SPELLING = contextvars.ContextVar("paddle_lr_spelling", default={})
+
+
+@contextlib.contextmanager
+def spelled(names):
+    """Within the block, the schedule rules name arguments as ``names`` says.
+
+    The schedule functions know their arguments by fluid's argument names
+    (``boundaries``, ``warmup_iter``); a cfg knows them by its keys
+    (``lr_steps``, ``warm_up_iter``). The cfg layer checks and warns inside
+    ``spelled(...)`` with its one table (:data:`paddle_lr.config.keys.SCHEDULE_ARGS`),
+    so that messages name what the user wrote, with no names threaded
+    through the rules.
+
+    Args:
+        names (dict): argument name -> the name to show.
+
+    >>> with spelled({"boundaries": "lr_steps"}):
+    ...     spelling("boundaries"), spelling("values")
+    ('lr_steps', 'values')
+    """
+    token = _SPELLING.set({**_SPELLING.get(), **names})
+    try:
+        yield
+    finally:
+        _SPELLING.reset(token)
+
+
+def spelling(name):
+    """The name to show for the argument ``name`` (see :func:`spelled`)."""
+    return _SPELLING.get().get(name, name)
+
+
+def check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor):
     """Check the five schedule arguments; raise on the first broken rule.
 
     Args:
         learning_rate, boundaries, values, warmup_iter, warmup_factor: the
-            arguments of :func:`paddle_lr.exponential_with_warmup_decay`.
-        names (dict, optional): the names to use in messages (cfg keys), by
-            argument name; the argument names by default.
+            arguments of :func:`paddle_lr.exponential_with_warmup_decay`;
+            messages name them as :func:`spelled` says.
 
     Returns:
         tuple: ``(learning_rate, boundaries, values, warmup_iter, warmup_factor)``
         as Python floats and lists.
     """
-    n = dict(
-        learning_rate="learning_rate",
-        boundaries="boundaries",
-        values="values",
-        warmup_iter="warmup_iter",
-        warmup_factor="warmup_factor",
-    )
-    n.update(names or {})
-    learning_rate = real(n["learning_rate"], learning_rate, low=0.0, low_open=True)
-    boundaries = increasing_steps(n["boundaries"], boundaries)
-    values = piecewise_values(n["values"], values, boundaries)
-    warmup_iter = real(n["warmup_iter"], warmup_iter, low=0.0)
-    warmup_factor = real(n["warmup_factor"], warmup_factor, low=0.0)
+    n = spelling
+    learning_rate = real(n("learning_rate"), learning_rate, low=0.0, low_open=True)
+    boundaries = increasing_steps(n("boundaries"), boundaries)
+    values = piecewise_values(n("values"), values, boundaries)
+    warmup_iter = real(n("warmup_iter"), warmup_iter, low=0.0)
+    warmup_factor = real(n("warmup_factor"), warmup_factor, low=0.0)
     return learning_rate, boundaries, values, warmup_iter, warmup_factor
 
 
-def warn_schedule(boundaries, warmup_iter, warmup_factor, max_iter=None, lr_gamma=None, names=None):
+def warn_schedule(boundaries, warmup_iter, warmup_factor, max_iter=None, lr_gamma=None):
     """Warn (:class:`ScheduleWarning`) about valid schedules that are probably mistakes.
 
     Args:
@@ -392,20 +421,11 @@ def warn_schedule(boundaries, warmup_iter, warmup_factor, max_iter=None, lr_gamm
         warmup_factor (float): checked warmup start factor.
         max_iter (int, optional): the training length, when known.
         lr_gamma (float, optional): the decay factor, when known.
-        names (dict, optional): names for the messages, as in :func:`check_schedule`
-            (also ``max_iter`` and ``lr_gamma``).
 
     Returns:
         list[str]: the warning messages issued.
     """
-    n = dict(
-        boundaries="boundaries",
-        warmup_iter="warmup_iter",
-        warmup_factor="warmup_factor",
-        max_iter="max_iter",
-        lr_gamma="lr_gamma",
-    )
-    n.update(names or {})
+    n = {name: spelling(name) for name in ("boundaries", "warmup_iter", "warmup_factor", "max_iter", "lr_gamma")}
     issued = []
     if lr_gamma is not None and lr_gamma > 1:
         issued.append(f"{n['lr_gamma']}: {lr_gamma!r} > 1, the lr grows at each boundary")

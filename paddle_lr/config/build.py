@@ -1,13 +1,32 @@
 """Builders: a validated cfg to the schedule and the optimizer, as the training scripts did by hand."""
+import copy
+import inspect
 import warnings
 
+import numpy as np
 import paddle
 
 from .. import rules
 from ..optimizer import L2Decay, Momentum
-from ..schedules.warmup_piecewise import WarmupPiecewiseDecay, boundary_values, exponential_with_warmup_decay
+from .keys import SCHEDULE_ARGS
+from ..schedules import registry
+from ..schedules.lowerings import IMPLS
+from ..schedules.warmup_piecewise import boundary_values
 
-__all__ = ["schedule_args", "build_lr", "build_optimizer"]
+__all__ = [
+    "schedule_args",
+    "schedule_spec",
+    "with_impl",
+    "counter_begin",
+    "reference_lr",
+    "warmup_iters",
+    "boundary_marks",
+    "describe",
+    "build_static_lr",
+    "build_lr_scheduler",
+    "build_lr",
+    "build_optimizer",
+]
 
 
 def schedule_args(config):
@@ -24,32 +43,220 @@ def schedule_args(config):
     values = config.lr_values
     if values is None:
         values = boundary_values(config.learning_rate, config.lr_gamma, len(config.lr_steps))
-    return dict(
-        learning_rate=config.learning_rate,
-        boundaries=list(config.lr_steps),
-        values=list(values),
-        warmup_iter=config.warm_up_iter,
-        warmup_factor=config.warm_up_factor,
-    )
+    given = {**config, "lr_steps": list(config.lr_steps), "lr_values": list(values)}
+    return {"learning_rate": config.learning_rate, **{arg: given[key] for key, arg in SCHEDULE_ARGS.items()}}
 
 
-def build_lr(config):
-    """The learning rate of a cfg: the in-graph tensor (static) or the dygraph twin.
+def schedule_spec(config):
+    """The cfg's schedule as a registry spec ``{"fn": NAME, "args": {...}}``.
 
     Args:
         config (AttrDict): a validated cfg.
 
     Returns:
-        In static mode, the float32 [1] tensor of
-        :func:`~paddle_lr.exponential_with_warmup_decay` (lowering ``cfg.lr_impl``);
-        in dygraph mode, a :class:`~paddle_lr.WarmupPiecewiseDecay`.
+        dict: ``cfg.schedule`` when given (any family schedule or composition);
+        else the R-CNN schedule, ``exponential_with_warmup_decay`` with
+        :func:`schedule_args` and ``impl=cfg.lr_impl``.
     """
+    if config.get("schedule") is not None:
+        return copy.deepcopy(config.schedule)
+    return {"fn": "exponential_with_warmup_decay", "args": {**schedule_args(config), "impl": config.lr_impl}}
+
+
+def with_impl(config, impl):
+    """The cfg with lowering ``impl`` wherever its schedule takes one.
+
+    For the R-CNN schedule this is ``lr_impl``; in a spec, every schedule whose
+    lowerings include ``impl`` gets ``args.impl = impl`` (the others have none).
+
+    Args:
+        config (AttrDict): a validated cfg.
+        impl (str): a lowering name.
+
+    Returns:
+        AttrDict: a new cfg.
+    """
+    out = type(config)(copy.deepcopy(dict(config)))
+    if out.get("schedule") is None:
+        out.lr_impl = rules.choice("--impl", impl, IMPLS)
+        return out
+
+    def visit(spec):
+        schedule = registry.REGISTRY[spec["fn"]]
+        default = inspect.signature(schedule.check).parameters.get("impl")
+        accepted = set(schedule.impls) | ({default.default} if default is not None else set())
+        if impl in accepted:  # "auto" only where the schedule has it (piecewise_decay)
+            spec["args"]["impl"] = impl
+        if isinstance(spec["args"].get("learning_rate"), dict):
+            visit(spec["args"]["learning_rate"])
+
+    visit(out.schedule)
+    return out
+
+
+def counter_begin(config):
+    """The step counter's value at the first run (1 when ``noam_decay`` is built first, else 0).
+
+    Args:
+        config (AttrDict): a validated cfg.
+
+    Returns:
+        int: the begin.
+    """
+    return registry.counter_begin(schedule_spec(config))
+
+
+def reference_lr(config, iterations):
+    """The float32 numpy reference lr of runs ``iterations`` (0 is the first run).
+
+    The same values the graph and the twin give (:func:`~paddle_lr.schedules.registry.reference_values`
+    at counter value ``begin + iteration``).
+
+    Args:
+        config (AttrDict): a validated cfg.
+        iterations (int or array of int): run indices.
+
+    Returns:
+        numpy.ndarray: float32, shaped like ``numpy.atleast_1d(iterations)``.
+    """
+    iterations = np.atleast_1d(np.asarray(iterations, dtype=np.int64))
+    spec = schedule_spec(config)
+    return registry.reference_values(spec, iterations + registry.counter_begin(spec))
+
+
+def _nodes(spec):
+    while True:
+        yield spec
+        inner = spec["args"].get("learning_rate")
+        if not isinstance(inner, dict):
+            return
+        spec = inner
+
+
+def warmup_iters(config):
+    """How many first runs are a linear warmup ramp (for tables and plots).
+
+    Args:
+        config (AttrDict): a validated cfg.
+
+    Returns:
+        float: ``warm_up_iter`` for the R-CNN schedule; for a spec, the outermost
+        ``linear_lr_warmup``'s ``warmup_steps`` (or ``exponential_with_warmup_decay``'s
+        ``warmup_iter``) minus the counter's begin; 0 when there is none.
+    """
+    spec = schedule_spec(config)
+    begin = registry.counter_begin(spec)
+    for node in _nodes(spec):
+        args = node["args"]
+        if node["fn"] == "linear_lr_warmup":
+            return max(0.0, float(args["warmup_steps"]) - begin)
+        if node["fn"] == "exponential_with_warmup_decay":
+            return max(0.0, float(args["warmup_iter"]) - begin)
+    return 0.0
+
+
+def boundary_marks(config):
+    """The named decay steps of the schedule, as run indices (for plots).
+
+    Args:
+        config (AttrDict): a validated cfg.
+
+    Returns:
+        list[tuple[int, str]]: ``(run, label)``, e.g. ``(120000, "lr_steps[0] = 120000")``.
+    """
+    if config.get("schedule") is None:
+        return [(b, f"lr_steps[{i}] = {b}") for i, b in enumerate(config.lr_steps)]
+    spec = schedule_spec(config)
+    begin = registry.counter_begin(spec)
+    marks = []
+    for node in _nodes(spec):
+        for i, b in enumerate(node["args"].get("boundaries", ())):
+            marks.append((int(b) - begin, f"{node['fn']} boundaries[{i}] = {b}"))
+    return sorted(marks)
+
+
+def describe(config):
+    """The cfg's schedule in one line, nested calls written as fluid's (for titles).
+
+    Args:
+        config (AttrDict): a validated cfg.
+
+    Returns:
+        str: e.g. ``linear_lr_warmup(piecewise_decay([216000, 243000], ...), 4000, 0.0, 0.001)``.
+    """
+    def call(spec):
+        args = []
+        for name, value in spec["args"].items():
+            if name == "impl":
+                continue
+            if isinstance(value, dict):
+                args.append(call(value))
+            elif isinstance(value, list):
+                shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value[:3])
+                args.append(f"[{shown}{', ...' if len(value) > 3 else ''}]")
+            else:
+                args.append(f"{value:g}" if isinstance(value, float) else str(value))
+        return f"{spec['fn']}({', '.join(args)})"
+
+    return call(schedule_spec(config))
+
+
+def build_static_lr(config):
+    """The in-graph learning rate of a cfg, built into the current static program.
+
+    Args:
+        config (AttrDict): a validated cfg.
+
+    Returns:
+        The float32 [1] lr tensor of the cfg's schedule (:func:`schedule_spec`).
+
+    Raises:
+        ConfigError: Paddle is in dynamic mode (use :func:`build_lr_scheduler`).
+    """
+    if paddle.in_dynamic_mode():
+        raise rules.ConfigError("build_static_lr: Paddle is in dynamic mode; call paddle.enable_static() "
+                                "or use build_lr_scheduler")
     with warnings.catch_warnings():
         # validate() already warned about this schedule, under the cfg's key names.
         warnings.simplefilter("ignore", rules.ScheduleWarning)
-        if paddle.in_dynamic_mode():
-            return WarmupPiecewiseDecay(**schedule_args(config))
-        return exponential_with_warmup_decay(**schedule_args(config), impl=config.lr_impl)
+        return registry.build(schedule_spec(config))
+
+
+def build_lr_scheduler(config):
+    """The dygraph twin of a cfg's schedule: an ``LRScheduler`` with the graph's meaning.
+
+    Args:
+        config (AttrDict): a validated cfg.
+
+    Returns:
+        paddle.optimizer.lr.LRScheduler: :class:`~paddle_lr.WarmupPiecewiseDecay` for
+        the R-CNN schedule, the family's twin for a spec; its value after k
+        ``step()`` calls is the graph's k-th run.
+
+    Raises:
+        ConfigError: Paddle is in static mode (use :func:`build_static_lr`).
+    """
+    if not paddle.in_dynamic_mode():
+        raise rules.ConfigError("build_lr_scheduler: Paddle is in static mode; call paddle.disable_static() "
+                                "or use build_static_lr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rules.ScheduleWarning)
+        return registry.build(schedule_spec(config))
+
+
+def build_lr(config):
+    """The learning rate of a cfg in Paddle's current mode (kept as the mode-dispatching convenience).
+
+    Args:
+        config (AttrDict): a validated cfg.
+
+    Returns:
+        In static mode :func:`build_static_lr`'s tensor; in dygraph mode
+        :func:`build_lr_scheduler`'s scheduler.
+    """
+    if paddle.in_dynamic_mode():
+        return build_lr_scheduler(config)
+    return build_static_lr(config)
 
 
 def build_optimizer(config, lr, parameters=None):

@@ -10,7 +10,7 @@ import functools
 from .. import rules
 from ..schedules.lowerings import IMPLS
 
-__all__ = ["AttrDict", "KEYS", "cfg"]
+__all__ = ["AttrDict", "KEYS", "cfg", "SCHEDULE_ARGS", "ARG_KEYS", "schedule_spec_rule"]
 
 
 class AttrDict(dict):
@@ -33,6 +33,76 @@ _int = rules.integer
 def _optional(rule):
     """A rule that also accepts None."""
     return lambda key, value: None if value is None else rule(key, value)
+
+
+# The limits of the schedule arguments a ``schedule:`` spec may give, beyond each
+# schedule's own argument check (paddle_lr.schedules.registry): the same ranges as
+# the R-CNN keys. Steps are iterations (absolute counter values).
+SPEC_STEP_ARGS = ("warmup_steps", "decay_steps", "step_each_epoch", "epochs", "warmup_iter")
+"""Arguments in iterations (or epochs of ``step_each_epoch`` iterations): at most rules.MAX_ITERATIONS."""
+SPEC_LR_ARGS = ("learning_rate", "start_lr", "end_lr", "end_learning_rate", "values", "d_model")
+"""Arguments the graph holds as float32: at most rules.FLOAT32_MAX (each entry of ``values``)."""
+_SPEC_MAX_VALUES = 10 * rules.MAX_BOUNDARIES
+"""The most values (numbers, strings, nested entries, counted at each use of an alias) in one spec."""
+
+
+def _plain_spec(key, value):
+    """A spec is plain data of bounded size whose mappings have string keys (before any message shows it)."""
+    seen, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > _SPEC_MAX_VALUES or depth > 32:
+            raise rules.ConfigError(f"{key}: too large a spec (more than {_SPEC_MAX_VALUES} values or "
+                                    "32 levels), got one of that size")
+        if isinstance(item, dict):
+            bad = [k for k in item if not isinstance(k, str)]
+            if bad:
+                raise rules.ConfigTypeError(f"{key}: every key of a spec must be a name, got {rules.shown(bad[0])}")
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def _spec_limits(where, spec):
+    """The range limits on a checked spec's arguments, innermost schedule first."""
+    args = spec["args"]
+    if isinstance(args.get("learning_rate"), dict):
+        _spec_limits(f"{where}.learning_rate", args["learning_rate"])
+    for name, value in args.items():
+        if name == "boundaries":
+            rules.increasing_steps(f"{where}.args.boundaries", value, high=rules.MAX_ITERATIONS,
+                                   max_count=rules.MAX_BOUNDARIES)
+        elif name in SPEC_STEP_ARGS:
+            rules.real(f"{where}.args.{name}", value, high=rules.MAX_ITERATIONS)
+        elif name in SPEC_LR_ARGS and not isinstance(value, dict):
+            for i, v in enumerate(value if isinstance(value, list) else [value]):
+                label = f"{where}.args.{name}" + (f"[{i}]" if isinstance(value, list) else "")
+                rules.real(label, v, high=rules.FLOAT32_MAX)
+
+
+def schedule_spec_rule(key, value):
+    """The ``schedule`` key: None, or a (nested) spec ``{fn: NAME, args: {...}}`` of the family.
+
+    Checked by the schedule's own argument check (through the registry, which
+    imports Paddle, so only when a spec is given), then against the limits.
+
+    Returns:
+        dict or None: the checked spec.
+    """
+    if value is None:
+        return None
+    _plain_spec(key, value)
+    from ..schedules import registry
+
+    try:
+        spec = registry.check_spec(value, key)
+    except rules.ConfigError as exc:
+        text = rules.one_line(exc)
+        text = text if text.startswith(key) else f"{key}: {text}"  # an argument's message: say whose
+        raise type(exc)(text if len(text) <= 500 else text[:497] + "...") from None
+    _spec_limits(key, spec)
+    return spec
 
 
 _ITERS = rules.MAX_ITERATIONS  # 10**8 iterations: max_iter, lr_steps entries, warm_up_iter, snapshot_iter
@@ -61,6 +131,11 @@ KEYS = {
                   "explicit lr per segment, len(lr_steps) + 1 (null: learning_rate * lr_gamma**i)"),
     "lr_impl": ("switch", lambda k, v: rules.choice(k, v, IMPLS),
                 "graph lowering: switch (the original Switch graph) or branchless"),
+    # Any of fluid's in-graph schedules and their compositions, as a registry spec; when
+    # given, it replaces the R-CNN schedule above (learning_rate ... lr_impl are then unused).
+    "schedule": (None, schedule_spec_rule,
+                 "a family schedule {fn: NAME, args: {...}} (args.learning_rate may be a spec); "
+                 "null: the R-CNN schedule of the keys above"),
     # -- optimizer --
     "momentum": (0.9, functools.partial(_real, low=0.0, high=1.0, high_open=True), "momentum factor"),
     "weight_decay": (1e-4, functools.partial(_real, low=0.0, high=_F32), "L2 decay coefficient"),
@@ -104,3 +179,18 @@ KEYS = {
 
 cfg = AttrDict({key: copy.deepcopy(spec[0]) for key, spec in KEYS.items()})
 """The R-CNN defaults. ``load_config`` returns a validated copy; this one is never changed."""
+
+
+# The one table of spellings. The cfg keeps fluid's R-CNN cfg keys where users
+# meet them; the schedule functions keep fluid's argument names. Keys that are
+# the same in both (learning_rate, max_iter, lr_gamma) are not listed.
+SCHEDULE_ARGS = {
+    "lr_steps": "boundaries",          # exponential_with_warmup_decay(boundaries=...)
+    "lr_values": "values",             # values=... (derived from lr_gamma when null)
+    "warm_up_iter": "warmup_iter",     # warmup_iter=...
+    "warm_up_factor": "warmup_factor",  # warmup_factor=...
+}
+"""cfg key -> the argument of :func:`paddle_lr.exponential_with_warmup_decay` it feeds."""
+
+ARG_KEYS = {arg: key for key, arg in SCHEDULE_ARGS.items()}
+"""The inverse of :data:`SCHEDULE_ARGS`: argument name -> cfg key, for messages."""

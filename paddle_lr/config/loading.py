@@ -9,7 +9,8 @@ import re
 import yaml
 
 from .. import rules
-from .keys import KEYS, AttrDict, cfg
+from . import ppdet
+from .keys import ARG_KEYS, KEYS, AttrDict, cfg
 
 __all__ = ["load_config", "validate"]
 
@@ -45,6 +46,19 @@ class _Loader(yaml.SafeLoader):
                     )
         return super().construct_mapping(node, deep=deep)
 
+
+def _construct_tagged(loader, suffix, node):
+    """A local tag (``!PiecewiseDecay {...}``) as plain data: never a Python object."""
+    if isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_scalar(node) or None
+    return ppdet.Tagged(suffix, value)
+
+
+_Loader.add_multi_constructor("!", _construct_tagged)
 
 # YAML 1.1 wants 1.0e-4; 1e-4 is what people write.
 _Loader.add_implicit_resolver(
@@ -120,7 +134,9 @@ def load_config(path=None, overrides=()):
     """The defaults, then a YAML file, then ``KEY=VALUE`` overrides, validated.
 
     Args:
-        path (str, optional): a YAML mapping of cfg keys; defaults only when None.
+        path (str, optional): a YAML mapping of cfg keys, or a PaddleDetection
+            static-graph config (one with a ``LearningRate:`` section, read by
+            :mod:`.ppdet`); defaults only when None.
         overrides (sequence of str): ``KEY=VALUE`` items; each VALUE is read as a
             YAML scalar or list (``lr_steps=[100,200]``, ``seed=3``), never run as code.
 
@@ -137,6 +153,8 @@ def load_config(path=None, overrides=()):
             data = {}
         if not isinstance(data, dict):
             raise rules.ConfigError(f"{path}: must hold a mapping of keys, got {type(data).__name__}")
+        if ppdet.is_ppdet(data):
+            data, _ = ppdet.convert(data, str(path))
         for key, value in data.items():
             _check_known(key, str(path))
             out[key] = value
@@ -169,28 +187,25 @@ def validate(config):
         out[key] = rule(key, config[key])
     for key in config:
         _check_known(key, "config")
+    if out.schedule is not None:
+        # A family schedule replaces the R-CNN one: its keys are unused, and batch scaling
+        # (which rewrites them) does not reach into a spec.
+        for key in ("scale_lr_by_batch", "scale_iters_by_batch"):
+            if out[key]:
+                raise rules.ConfigError(
+                    f"{key}: scales the R-CNN schedule keys only; with a schedule spec, give the "
+                    "scaled schedule itself, got true")
+        return out
     if out.lr_values is not None:
         rules.piecewise_values("lr_values", out.lr_values, out.lr_steps)
     else:  # the derived values learning_rate * lr_gamma**i stay finite in float32
         rules.float32_products("learning_rate", out.learning_rate, "lr_gamma", out.lr_gamma,
                                len(out.lr_steps) + 1)
     rules.float32_products("learning_rate", out.learning_rate, "warm_up_factor", out.warm_up_factor, 2)
-    rules.warn_schedule(
-        out.lr_steps,
-        out.warm_up_iter,
-        out.warm_up_factor,
-        max_iter=out.max_iter,
-        lr_gamma=out.lr_gamma,
-        names=_CFG_NAMES,
-    )
+    with rules.spelled(ARG_KEYS):
+        rules.warn_schedule(
+            out.lr_steps, out.warm_up_iter, out.warm_up_factor, max_iter=out.max_iter, lr_gamma=out.lr_gamma
+        )
     return out
-
-
-_CFG_NAMES = dict(
-    boundaries="lr_steps",
-    values="lr_values",
-    warmup_iter="warm_up_iter",
-    warmup_factor="warm_up_factor",
-)
 
 
