@@ -145,6 +145,26 @@ def test_tensor_learning_rate_must_be_float32(runner):
     runner(body)
 
 
+@pytest.mark.parametrize("value,message", [
+    (lambda: paddle_lr.piecewise_decay([3], [0.1, 0.01]),
+     "learning_rate: a dygraph scheduler cannot drive a static graph, pass the schedule's tensor "
+     "(build it in static mode), got FluidScheduler"),
+    (lambda: np.full([1], 0.1, np.float32), "learning_rate: must be a number, got array([0.1], dtype=float32)"),
+], ids=["twin", "ndarray"])
+def test_learning_rate_that_cannot_feed_a_graph(value, message):
+    """A dygraph twin or an array given to a static schedule: one line, no op built."""
+    lr = value()
+    main, startup = paddle.static.Program(), paddle.static.Program()
+    paddle.enable_static()
+    try:
+        with paddle.static.program_guard(main, startup), pytest.raises(paddle_lr.ConfigTypeError) as error:
+            paddle_lr.cosine_decay(lr, 10, 3)
+    finally:
+        paddle.disable_static()
+    assert str(error.value) == message
+    assert ir.op_names(main) == [] and ir.op_names(startup) == []
+
+
 def test_paddles_own_lr_scheduler_is_refused():
     """Paddle's classes count from the warmup's end; composing one would silently move the steps."""
     theirs = paddle.optimizer.lr.PiecewiseDecay([6, 9], [0.01, 0.001, 0.0001])

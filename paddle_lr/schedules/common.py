@@ -46,6 +46,7 @@ __all__ = [
     "constant",
     "times_lr",
     "learning_rate_arg",
+    "INNER",
     "is_tensor_lr",
 ]
 
@@ -209,12 +210,22 @@ def times_lr(x, learning_rate):
 
 # -- arguments ----------------------------------------------------------------
 
+class _InnerSchedule:
+    """The placeholder for "another schedule's value" when a nested spec is checked."""
+
+    def __repr__(self):
+        return "<another schedule's value>"
+
+
+INNER = _InnerSchedule()
+
+
 def learning_rate_arg(name, value):
     """A learning rate: a finite number >= 0, or another schedule's value.
 
     Accepted as "another schedule's value": a float32 static-graph tensor (in
-    static mode), a dygraph twin (an ``LRScheduler`` of this package), or a
-    float32 numpy array (the reference of an inner schedule).
+    static mode), a dygraph twin (an ``LRScheduler`` of this package, in
+    dynamic mode), or :data:`INNER` (a nested spec being checked).
 
     Args:
         name (str): the argument name, for the message.
@@ -223,7 +234,7 @@ def learning_rate_arg(name, value):
     Returns:
         ``value`` as a Python float, or unchanged when it is a schedule's value.
     """
-    if isinstance(value, np.ndarray):
+    if value is INNER:
         return value
     if ir.is_static_value(value):
         if value.dtype != paddle.float32:
@@ -233,6 +244,11 @@ def learning_rate_arg(name, value):
         from .registry import spec_of  # a twin of ours, or a one-line error
 
         spec_of(value, name)
+        if not paddle.in_dynamic_mode():
+            raise rules.ConfigTypeError(
+                f"{name}: a dygraph scheduler cannot drive a static graph, pass the schedule's tensor "
+                f"(build it in static mode), got {type(value).__name__}"
+            )
         return value
     return rules.real(name, value, low=0.0)
 

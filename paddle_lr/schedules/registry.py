@@ -32,6 +32,7 @@ import numpy as np
 import paddle
 
 from .. import rules
+from .common import INNER
 
 __all__ = [
     "Schedule",
@@ -165,7 +166,7 @@ def check_spec(spec, where="schedule") -> Dict[str, Any]:
         except rules.ConfigError as error:  # an argument's message: say whose
             message = str(error)
             raise type(error)(message if message.startswith(where) else f"learning_rate.{message}") from None
-        checked = _checked(schedule, {**args, "learning_rate": np.zeros(1, np.float32)}, where)
+        checked = _checked(schedule, {**args, "learning_rate": INNER}, where)
         checked["learning_rate"] = args["learning_rate"]
     else:
         checked = _checked(schedule, args, where)
