@@ -1,12 +1,14 @@
-"""paddle-lr-bench: the record schema and the target arithmetic (never the times)."""
+"""paddle-lr-bench: the record schema, the watched child processes and the target arithmetic (never the times)."""
 import json
 import math
 
 import pytest
 
+from paddle_lr.bench import cases, harness, report
 from paddle_lr.tools import bench
 
 KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated"}
+SCALE_KEYS = KEYS | {"peak_rss_mb", "watched_peak_mb", "threads", "killed", "wall_s"}
 
 
 def test_quick_json_records(capsys):
@@ -15,6 +17,7 @@ def test_quick_json_records(capsys):
     assert {(r["impl"], r["workload"], r["boundaries"]) for r in records} == {
         (impl, workload, 0 if impl == "floor" else 2)
         for impl in bench.IMPLS
+        if cases.available(impl)
         for workload in bench.WORKLOADS
     }
     for r in records:
@@ -25,16 +28,48 @@ def test_quick_json_records(capsys):
         assert 2 <= r["runs"] <= 2 * 5  # two rounds of at most five runs (quick)
     ops = {(r["impl"], r["workload"]): r["ops"] for r in records}
     assert ops[("branchless", "bare")] < ops[("switch", "bare")]
+    assert ops[("pw_branchless", "bare")] < ops[("pw_switch", "bare")]
+    assert ops[("auto", "bare")] == ops[("switch", "bare")]  # 2 boundaries: auto is the switch
+
+
+def test_fluid_originals_only_where_they_build():
+    from paddle_lr.graph import ir
+
+    assert cases.available("pw_fluid") is not ir.is_pir()
+    assert all(cases.available(impl) for impl in cases.IMPLS if not impl.endswith("_fluid"))
 
 
 def test_large_programs_are_timed_on_their_own(monkeypatch):
-    monkeypatch.setattr(bench, "ISOLATE_OPS", 40)
-    records = bench.measure(["floor", "switch"], ["bare", "train"], [2], repeats=1, runs=2,
-                            warmup_runs=1, round_budget_s=1.0)
+    monkeypatch.setattr(harness, "ISOLATE_OPS", 40)
+    records = harness.measure(["floor", "switch"], ["bare", "train"], [2], repeats=1, runs=2,
+                              warmup_runs=1, round_budget_s=1.0)
     for r in records:
         assert r["isolated"] == (r["ops"] > 40)
         assert r["runs"] >= 1
     assert {r["isolated"] for r in records} == {False, True}
+
+
+def test_scale_runs_each_case_in_a_watched_child():
+    records = harness.scale(["branchless", "pw_switch"], [3, 5], memory_limit_mb=4000, timeout_s=300, timed_runs=2)
+    assert [(r["impl"], r["boundaries"]) for r in records] == [
+        ("branchless", 3), ("branchless", 5), ("pw_switch", 3), ("pw_switch", 5)]
+    for r in records:
+        assert set(r) == SCALE_KEYS, set(r) ^ SCALE_KEYS
+        assert r["killed"] is None, r["killed"]
+        assert r["peak_rss_mb"] > 50 and r["watched_peak_mb"] <= r["peak_rss_mb"] + 1
+        assert r["runs"] == 2 and r["first_run_ms"] > 0 and r["threads"] >= 1
+    assert records[0]["ops"] == records[1]["ops"], "branch-free: the same ops at any count"
+    assert records[2]["ops"] < records[3]["ops"], "switch: ops grow with the cases"
+
+
+def test_scale_kills_a_child_past_the_memory_limit_and_skips_larger_counts():
+    records = harness.scale(["branchless"], [3, 5], memory_limit_mb=20, timeout_s=300, timed_runs=1)
+    first, second = records
+    assert first["killed"] == "resident memory past 20 MB", first
+    assert first["step_us"] is None and first["watched_peak_mb"] > 20
+    assert second["killed"].startswith("not run (3 was stopped: resident memory past 20 MB")
+    table = report.format_scale(records)
+    assert "resident memory past 20 MB (at" in table and table.count("\n") == 2
 
 
 def _rec(impl, workload, boundaries, step_us):
@@ -45,15 +80,22 @@ def test_targets_are_ratios_of_the_records():
     records = [
         _rec("floor", "bare", 0, 100.0),
         _rec("switch", "bare", 2, 500.0),
-        _rec("branchless", "bare", 2, 200.0),
+        _rec("branchless", "bare", 2, 120.0),
         _rec("floor", "train", 0, 1000.0),
         _rec("branchless", "train", 2, 1200.0),
         _rec("lrscheduler", "train", 2, 1000.0),
+        _rec("pw_fluid", "bare", 2, 600.0),
+        _rec("pw_auto", "bare", 2, 540.0),
+        _rec("pw_branchless", "bare", 2, 260.0),
     ]
-    overhead, flat, train = bench.evaluate_targets(records)
-    assert overhead[2:] == (pytest.approx(0.25), 0.25, True)
-    assert flat[2:] == (None, 1.1, None)  # branchless at 1000 boundaries was not measured
-    assert train[2:] == (pytest.approx(1.2), 1.1, False)
+    got = {name: (ratio, bound, passed) for name, _, ratio, bound, passed in bench.evaluate_targets(records)}
+    assert got["overhead(branchless) / overhead(switch) @2"] == (pytest.approx(0.05), 0.10, True)
+    assert got["step(branchless@1000) / step(branchless@2)"] == (None, 1.1, None)  # not measured
+    assert got["step(branchless) / step(lrscheduler) @2"] == (pytest.approx(1.2), 1.1, False)
+    assert got["step(pw_auto) / step(pw_fluid) @2"] == (pytest.approx(0.9), 1.0, True)
+    assert got["overhead(pw_branchless) / overhead(pw_fluid) @2"] == (pytest.approx(0.32), 0.3, False)
+    assert got["step(wpw_auto) / step(wpw_fluid) @2"][0] is None
+    assert len(got) == len(bench.TARGETS)
 
 
 def test_table_names_every_target(capsys):
@@ -68,5 +110,6 @@ def test_table_names_every_target(capsys):
 def test_bad_arguments_exit_2(capsys):
     assert bench.main(["--repeats", "0"]) == 2
     assert bench.main(["--impls", "fast"]) == 2
+    assert bench.main(["--scale", "--memory-limit-mb", "0"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and all(line.startswith("error: paddle-lr-bench: ") for line in err)
+    assert len(err) == 3 and all(line.startswith("error: paddle-lr-bench: ") for line in err)

@@ -1,0 +1,135 @@
+"""What the bench runs: one program per (impl, workload, boundaries), built in the current program guard.
+
+``impl`` names, by schedule:
+
+``floor``
+    the decay counter alone (``bare``), or the model with a float lr (``train``).
+``switch`` / ``branchless`` / ``auto``
+    :func:`paddle_lr.exponential_with_warmup_decay` with that lowering.
+``lrscheduler``
+    Paddle's host-side ``LinearWarmup(PiecewiseDecay(...))`` (boundaries shifted
+    by the warmup so that its values are the in-graph schedule's), written into
+    the lr variable before each run and stepped after it.
+``pw_<lowering>`` / ``wpw_<lowering>``
+    ``piecewise_decay`` and ``linear_lr_warmup(piecewise_decay(...))`` with
+    ``<lowering>`` among ``switch``, ``branchless``, ``auto``, or ``fluid``:
+    Paddle's own originals, ``paddle.optimizer.lr.piecewise_decay`` and
+    ``linear_lr_warmup`` (they build only in the legacy IR, paddlepaddle 2.6).
+"""
+from typing import Any, Optional, Tuple
+
+__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "available", "schedule", "build"]
+
+FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto"))
+IMPLS = ("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY
+WORKLOADS = ("bare", "train")
+
+# The schedule every configuration runs: warmup, then boundaries every 100 steps.
+LR = 0.01
+WARMUP = 50
+WARMUP_FACTOR = 1.0 / 3.0
+GAMMA = 0.99  # keeps 2000 values well inside float32's normal range
+SPACING = 100
+
+# The train workload: a fixed batch through fc(relu) -> fc -> softmax cross entropy.
+_BATCH, _FEATURES, _HIDDEN, _CLASSES = 32, 64, 64, 10
+
+
+def available(impl: str) -> bool:
+    """Whether ``impl`` can be built on the installed Paddle (``*_fluid`` only on the legacy IR)."""
+    from ..graph import ir
+
+    return not (impl.endswith("_fluid") and ir.is_pir())
+
+
+def schedule(boundaries: int):
+    """``(boundaries, values)`` of the bench schedule with ``boundaries`` boundaries."""
+    import paddle_lr
+
+    bounds = [WARMUP + SPACING * (i + 1) for i in range(boundaries)]
+    return bounds, paddle_lr.boundary_values(LR, GAMMA, boundaries)
+
+
+def _family(paddle, impl, boundaries):
+    from ..schedules.linear_warmup import linear_lr_warmup
+    from ..schedules.piecewise import piecewise_decay
+
+    kind, lowering = impl.split("_", 1)
+    bounds, values = schedule(boundaries)
+    if lowering == "fluid":
+        pw, warm = paddle.optimizer.lr.piecewise_decay, paddle.optimizer.lr.linear_lr_warmup
+        lr = pw(bounds, values)
+        return lr if kind == "pw" else warm(lr, WARMUP, LR * WARMUP_FACTOR, LR)
+    lr = piecewise_decay(bounds, values, impl=lowering)
+    if kind == "pw":
+        return lr
+    return linear_lr_warmup(lr, WARMUP, LR * WARMUP_FACTOR, LR, impl="switch" if lowering == "auto" else lowering)
+
+
+def _lr(paddle, impl, boundaries) -> Tuple[Any, Optional[Any]]:
+    """The learning rate of ``impl`` in the current program, and the scheduler to step."""
+    import paddle_lr
+
+    if impl == "floor":
+        return LR, None
+    if impl in FAMILY:
+        return _family(paddle, impl, boundaries), None
+    bounds, values = schedule(boundaries)
+    if impl == "lrscheduler":
+        sched = paddle.optimizer.lr.LinearWarmup(
+            paddle.optimizer.lr.PiecewiseDecay([b - WARMUP for b in bounds], values),
+            warmup_steps=WARMUP, start_lr=LR * WARMUP_FACTOR, end_lr=LR)
+        return sched, sched
+    return paddle_lr.exponential_with_warmup_decay(LR, bounds, values, WARMUP, WARMUP_FACTOR, impl=impl), None
+
+
+def _build_bare(paddle, impl, boundaries):
+    import paddle_lr
+
+    if impl == "floor":
+        return paddle_lr.decay_step_counter(), None, None
+    lr, sched = _lr(paddle, impl, boundaries)
+    if sched is None:
+        return lr, None, None
+    # What an optimizer does with a scheduler, without a model: a persistable
+    # float32 [1] variable that the executor fills with ``sched()`` before each
+    # run. 2.6 finds it by ``sched._var_name``, 3.x by ``program.lr_name``.
+    from paddle.utils import unique_name
+
+    from ..graph import ir
+
+    name = unique_name.generate("learning_rate")
+    lr_var = ir.persistable_float(name)
+    program = paddle.static.default_main_program()
+    program.lr_scheduler, program.lr_name, sched._var_name = sched, name, name
+    return lr_var, None, sched
+
+
+def _build_train(paddle, impl, boundaries):
+    import numpy as np
+
+    import paddle_lr
+
+    lr, sched = _lr(paddle, impl, boundaries)
+    x = paddle.static.data("x", [_BATCH, _FEATURES], "float32")
+    label = paddle.static.data("label", [_BATCH, 1], "int64")
+    hidden = paddle.static.nn.fc(x, _HIDDEN, activation="relu")
+    logits = paddle.static.nn.fc(hidden, _CLASSES)
+    loss = paddle.mean(paddle.nn.functional.cross_entropy(logits, label))
+    opt = paddle_lr.Momentum(learning_rate=lr, momentum=0.9, regularization=paddle_lr.L2Decay(1e-4))
+    opt.minimize(loss)
+    rng = np.random.default_rng(0)
+    feed = {
+        "x": rng.standard_normal((_BATCH, _FEATURES)).astype("float32"),
+        "label": rng.integers(0, _CLASSES, (_BATCH, 1)).astype("int64"),
+    }
+    return loss, feed, sched
+
+
+def build(paddle, impl: str, workload: str, boundaries: int):
+    """Build ``impl`` on ``workload`` in the current program guard.
+
+    Returns:
+        tuple: ``(fetch, feed, scheduler)``; ``feed`` and ``scheduler`` may be None.
+    """
+    return (_build_bare if workload == "bare" else _build_train)(paddle, impl, boundaries)

@@ -1,0 +1,245 @@
+"""Timing in interleaved rounds (one process), and scale runs (one child process per case, watched).
+
+:func:`measure` builds every configuration, runs it a few times untimed, then
+times all of them in interleaved rounds so that machine drift hits all alike;
+a round stops a configuration once it has taken ``round_budget_s`` (at least
+one run), and programs of more than :data:`ISOLATE_OPS` ops are timed after
+the rounds, one at a time, and freed (on 3.3.1 the executor of a large Switch
+holds thousands of threads that slow whatever runs next in the process).
+
+:func:`scale` runs each (impl, boundaries) in a child process of its own and
+watches it: the child's resident memory is polled every 20 ms and the child is
+killed past ``memory_limit_mb`` (or ``timeout_s``), so a lowering whose memory
+grows cannot take the machine down. An address-space limit is no guard here:
+on PIR every branch of a Switch starts threads, whose reserved stacks exhaust
+any reasonable limit long before their memory is touched.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from . import cases
+
+__all__ = ["ISOLATE_OPS", "measure", "scale", "Config"]
+
+ISOLATE_OPS = 2000
+
+
+class Config:
+    """One (impl, workload, boundaries) program, its scope, and its timings."""
+
+    def __init__(self, paddle, impl, workload, boundaries):
+        from ..graph import ir
+
+        self.impl, self.workload, self.boundaries = impl, workload, boundaries
+        self.main, self.startup = paddle.static.Program(), paddle.static.Program()
+        start = time.perf_counter()
+        with paddle.static.program_guard(self.main, self.startup):
+            self.fetch, self.feed, self.sched = cases.build(paddle, impl, workload, boundaries)
+        self.build_ms = (time.perf_counter() - start) * 1e3
+        self.ops = len(ir.op_names(self.main, nested=True))
+        self.isolated = self.ops > ISOLATE_OPS
+        self.samples = []
+
+    def prepare(self, paddle, warmup_runs):
+        """Run the startup program, then ``warmup_runs`` untimed steps (the first one timed apart)."""
+        self.scope = paddle.static.Scope()
+        self.exe = paddle.static.Executor(paddle.CPUPlace())
+        with paddle.static.scope_guard(self.scope):
+            self.exe.run(self.startup)
+        # The first run also builds the executor's instructions, which for a
+        # large Switch takes far longer than building the program.
+        start = time.perf_counter()
+        self.step(paddle, timed=False)
+        self.first_run_ms = (time.perf_counter() - start) * 1e3
+        for _ in range(warmup_runs - 1):
+            self.step(paddle, timed=False)
+
+    def release(self):
+        """Free the executor (and its threads) and the scope."""
+        self.exe = self.scope = None
+
+    def step(self, paddle, timed):
+        with paddle.static.scope_guard(self.scope):
+            start = time.perf_counter()
+            out = self.exe.run(self.main, feed=self.feed, fetch_list=[self.fetch])
+            if self.sched is not None:
+                self.sched.step()
+            elapsed = time.perf_counter() - start
+        if timed:
+            self.samples.append(elapsed)
+        return out
+
+    def record(self):
+        return {
+            "impl": self.impl,
+            "workload": self.workload,
+            "boundaries": self.boundaries,
+            "step_us": statistics.median(self.samples) * 1e6,
+            "build_ms": self.build_ms,
+            "first_run_ms": self.first_run_ms,
+            "ops": self.ops,
+            "runs": len(self.samples),
+            "isolated": self.isolated,
+        }
+
+
+def _configs(impls, workloads, boundaries):
+    for workload in workloads:
+        for impl in impls:
+            if not cases.available(impl):
+                continue
+            for count in [0] if impl == "floor" else boundaries:
+                yield impl, workload, count
+
+
+def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log=None):
+    """Build, warm up and time every configuration in interleaved rounds.
+
+    Args:
+        impls (list[str]): from :data:`paddle_lr.bench.cases.IMPLS` (those not
+            :func:`~paddle_lr.bench.cases.available` here are left out).
+        workloads (list[str]): from :data:`paddle_lr.bench.cases.WORKLOADS`.
+        boundaries (list[int]): boundary counts (``floor`` is measured once, as 0).
+        repeats (int): interleaved rounds.
+        runs (int): timed runs per configuration per round, at most.
+        warmup_runs (int): untimed runs per configuration before timing (>= 1).
+        round_budget_s (float): a configuration stops its round after this long.
+        log (file, optional): where to report progress.
+
+    Returns:
+        list[dict]: one record per configuration.
+    """
+    import paddle
+
+    dynamic = paddle.in_dynamic_mode()
+    paddle.enable_static()
+    try:
+        configs = []
+        for impl, workload, count in _configs(impls, workloads, boundaries):
+            if log:
+                print(f"building {impl} {workload} {count}", file=log, flush=True)
+            configs.append(Config(paddle, impl, workload, count))
+        shared = [c for c in configs if not c.isolated]
+        for config in shared:
+            config.prepare(paddle, warmup_runs)
+        if shared:
+            _time_rounds(paddle, shared, repeats, runs, round_budget_s)
+        for config in configs:
+            if config.isolated:
+                if log:
+                    print(f"timing {config.impl} {config.workload} {config.boundaries} on its own",
+                          file=log, flush=True)
+                config.prepare(paddle, warmup_runs)
+                _time_rounds(paddle, [config], repeats, runs, round_budget_s)
+                config.release()
+        return [c.record() for c in configs]
+    finally:
+        if dynamic:
+            paddle.disable_static()
+
+
+def _time_rounds(paddle, configs, rounds, runs, round_budget_s):
+    for r in range(rounds):
+        # Rotate the order so that no configuration always follows the same one.
+        shift = r % len(configs)
+        for config in configs[shift:] + configs[:shift]:
+            deadline = time.perf_counter() + round_budget_s
+            for _ in range(runs):
+                config.step(paddle, timed=True)
+                if time.perf_counter() > deadline:
+                    break
+
+
+# -- scale: one child process per case --------------------------------------------------
+
+def _rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _child(impl, boundaries, timed_runs):
+    """In the child: build, first run, ``timed_runs`` runs; print one JSON record."""
+    import resource
+
+    import paddle
+
+    paddle.enable_static()
+    config = Config(paddle, impl, "bare", boundaries)
+    config.prepare(paddle, 1)
+    for _ in range(timed_runs):
+        config.step(paddle, timed=True)
+    record = config.record()
+    record["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    record["threads"] = len(os.listdir("/proc/self/task"))
+    print(json.dumps(record), flush=True)
+
+
+def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20):
+    """Measure one case in a watched child process.
+
+    Returns:
+        dict: the child's record (``step_us``, ``build_ms``, ``first_run_ms``,
+        ``ops``, ``peak_rss_mb`` from the child's own ``ru_maxrss``, ``threads``)
+        plus ``watched_peak_mb`` (the parent's polling) and ``killed`` (None, or
+        why the child was stopped; then the timings are None).
+    """
+    code = f"from paddle_lr.bench.harness import _child; _child({impl!r}, {boundaries}, {timed_runs})"
+    env = dict(os.environ, GLOG_minloglevel=os.environ.get("GLOG_minloglevel", "2"))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    peak, killed, start = 0, None, time.monotonic()
+    while proc.poll() is None:
+        rss = _rss_kb(proc.pid)
+        peak = max(peak, rss)
+        if rss > memory_limit_mb * 1024:
+            killed = f"resident memory past {memory_limit_mb} MB"
+        elif time.monotonic() - start > timeout_s:
+            killed = f"still running after {timeout_s:.0f} s"
+        if killed:
+            proc.kill()
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    record = {"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
+              "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None}
+    if killed is None and proc.returncode != 0:
+        killed = f"exit status {proc.returncode}: {err.strip().splitlines()[-1] if err.strip() else ''}"
+    if killed is None:
+        record.update(json.loads(out.strip().splitlines()[-1]))
+    record.update(watched_peak_mb=peak / 1024, killed=killed, wall_s=time.monotonic() - start)
+    return record
+
+
+def scale(impls, boundaries, memory_limit_mb, timeout_s, timed_runs=20, log=None):
+    """:func:`scale_one` for every available impl and boundary count, in that order.
+
+    A case that was killed is not retried at larger counts of the same impl.
+    """
+    records = []
+    for impl in impls:
+        if not cases.available(impl):
+            continue
+        stopped = None
+        for count in boundaries:
+            if stopped:
+                records.append({"impl": impl, "workload": "bare", "boundaries": count, "killed": f"not run ({stopped})",
+                                "step_us": None, "build_ms": None, "first_run_ms": None, "ops": None, "runs": 0,
+                                "peak_rss_mb": None, "watched_peak_mb": None, "threads": None, "wall_s": 0.0})
+                continue
+            if log:
+                print(f"scale {impl} {count}", file=log, flush=True)
+            record = scale_one(impl, count, memory_limit_mb, timeout_s, timed_runs)
+            if record["killed"]:
+                stopped = f"{count} was stopped: {record['killed']}"
+            records.append(record)
+    return records

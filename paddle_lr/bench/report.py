@@ -1,0 +1,116 @@
+"""The bench's tables and targets, from its records (no Paddle)."""
+from typing import List, Optional, Tuple
+
+__all__ = ["TARGETS", "evaluate_targets", "format_table", "format_scale", "find"]
+
+# (name, workload, numerator, denominator, bound, kind); kind "overhead" divides
+# the overheads over floor, "step" the step times.
+TARGETS = (
+    ("overhead(branchless) / overhead(switch) @2", "bare", ("branchless", 2), ("switch", 2), 0.10, "overhead"),
+    ("step(branchless@1000) / step(branchless@2)", "bare", ("branchless", 1000), ("branchless", 2), 1.1, "step"),
+    ("step(branchless) / step(lrscheduler) @2", "train", ("branchless", 2), ("lrscheduler", 2), 1.1, "step"),
+    ("step(pw_auto) / step(pw_fluid) @2", "bare", ("pw_auto", 2), ("pw_fluid", 2), 1.0, "step"),
+    ("overhead(pw_branchless) / overhead(pw_fluid) @2", "bare", ("pw_branchless", 2), ("pw_fluid", 2), 0.3,
+     "overhead"),
+    ("step(wpw_auto) / step(wpw_fluid) @2", "bare", ("wpw_auto", 2), ("wpw_fluid", 2), 1.0, "step"),
+    ("overhead(wpw_branchless) / overhead(wpw_fluid) @2", "bare", ("wpw_branchless", 2), ("wpw_fluid", 2), 0.3,
+     "overhead"),
+)
+
+
+def find(records, impl, workload, boundaries) -> Optional[dict]:
+    """The record of one configuration, or None."""
+    for rec in records:
+        if (rec["impl"], rec["workload"], rec["boundaries"]) == (impl, workload, boundaries):
+            return rec
+    return None
+
+
+def evaluate_targets(records) -> List[Tuple]:
+    """The issue's targets, as ratios of this run's records.
+
+    Args:
+        records (list[dict]): from :func:`paddle_lr.bench.harness.measure`.
+
+    Returns:
+        list[tuple]: ``(name, workload, ratio or None, bound, passed or None)``;
+        None where a configuration the ratio needs was not measured.
+    """
+    out = []
+    for name, workload, num, den, bound, kind in TARGETS:
+        a = find(records, num[0], workload, num[1])
+        b = find(records, den[0], workload, den[1])
+        floor = find(records, "floor", workload, 0)
+        ratio = None
+        if a and b and (kind == "step" or floor):
+            base = floor["step_us"] if kind == "overhead" else 0.0
+            ratio = (a["step_us"] - base) / (b["step_us"] - base)
+        out.append((name, workload, ratio, bound, None if ratio is None else ratio <= bound))
+    return out
+
+
+def format_table(records, expected_runs) -> str:
+    """The human-readable report: steps, overheads over floor, and the targets.
+
+    Args:
+        records (list[dict]): from :func:`paddle_lr.bench.harness.measure`.
+        expected_runs (int): timed runs of an uncapped configuration, to flag capped ones.
+
+    Returns:
+        str: the table.
+    """
+    lines = []
+    for workload in ("bare", "train"):
+        rows = [r for r in records if r["workload"] == workload]
+        if not rows:
+            continue
+        floor = find(records, "floor", workload, 0)
+        lines.append(f"workload {workload}")
+        lines.append(
+            f"  {'impl':14s} {'bounds':>6s} {'step_us':>10s} {'over_floor':>10s} "
+            f"{'build_ms':>9s} {'first_ms':>9s} {'ops':>5s} {'runs':>5s}"
+        )
+        for r in rows:
+            over = f"{r['step_us'] - floor['step_us']:10.1f}" if floor else f"{'-':>10s}"
+            notes = ["capped by the round budget"] if r["runs"] < expected_runs else []
+            notes += ["timed on its own, after the others"] if r.get("isolated") else []
+            capped = f"  ({'; '.join(notes)})" if notes else ""
+            lines.append(
+                f"  {r['impl']:14s} {r['boundaries']:6d} {r['step_us']:10.1f} {over} "
+                f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} {r['runs']:5d}{capped}"
+            )
+    lines.append("targets")
+    for name, workload, ratio, bound, passed in evaluate_targets(records):
+        if ratio is None:
+            lines.append(f"  {workload:5s} {name:50s} n/a (not measured)")
+        else:
+            lines.append(f"  {workload:5s} {name:50s} {ratio:6.3f} <= {bound:<5} {'PASS' if passed else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def _cell(value, fmt):
+    return f"{value:{fmt}}" if value is not None else "-"
+
+
+def format_scale(records) -> str:
+    """The scale table: peak memory, build and first run, per-step median, per impl and count.
+
+    Args:
+        records (list[dict]): from :func:`paddle_lr.bench.harness.scale`.
+
+    Returns:
+        str: the table.
+    """
+    lines = [f"  {'impl':14s} {'bounds':>6s} {'peak_MB':>8s} {'build_ms':>9s} {'first_ms':>9s} "
+             f"{'step_us':>10s} {'ops':>6s} {'threads':>7s}  note"]
+    for r in records:
+        peak = r.get("peak_rss_mb") if r.get("peak_rss_mb") is not None else r.get("watched_peak_mb")
+        note = r["killed"] or ""
+        if r["killed"] and r.get("watched_peak_mb"):
+            note += f" (at {r['watched_peak_mb']:.0f} MB, {r['wall_s']:.0f} s)"
+        lines.append(
+            f"  {r['impl']:14s} {r['boundaries']:6d} {_cell(peak, '8.0f')} {_cell(r['build_ms'], '9.1f')} "
+            f"{_cell(r['first_run_ms'], '9.1f')} {_cell(r['step_us'], '10.1f')} {_cell(r['ops'], '6d')} "
+            f"{_cell(r['threads'], '7d')}  {note}".rstrip()
+        )
+    return "\n".join(lines)
