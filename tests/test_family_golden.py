@@ -30,10 +30,13 @@ import numpy as np
 import paddle
 import pytest
 
-from familykit import KERNEL_ULP, check_nodes, kernels_of, mismatch, run_graph, twin_of
+from familykit import KERNEL_ULP, check_nodes, kernels_of, mismatch, run_graph, running_kernels, twin_of, ulps
+from paddle_lr.schedules import common
 from paddle_lr.schedules.registry import REGISTRY, check_spec, counter_begin, reference_values, spec_of
 
 DATA = pathlib.Path(__file__).parent / "data" / "family_traces.json"
+DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "family.md"
+IS_331 = paddle.__version__ == "3.3.1"
 FULL_RUN_LIMIT = 2500  # steps; longer cases are sampled unless -m slow
 
 
@@ -139,3 +142,36 @@ def test_twin(case):
         twin.step()
     error = mismatch(f"{case['name']} twin", case["steps"], np.asarray(got, dtype=np.float32), case["expected"])
     assert error is None, error
+
+
+# -- the measured 3.x table of docs/family.md ------------------------------------------
+
+def _measured_rows():
+    text = DOCS.read_text(encoding="utf-8")
+    lines = text[text.index("<!-- measured:"):].split("\n\n")[0].splitlines()[3:]
+    return {cells[0]: [int(cells[1]), *(int(c) for c in cells[3:])] for cells in
+            ([c.strip() for c in line.strip().strip("|").split("|")] for line in lines)}
+
+
+@pytest.mark.slow
+def test_measured_3x_table():
+    """docs/family.md's table, every step of every case with a kernel: on 3.3.1 its numbers; on 2.x all 0.
+
+    The lr values are the reference with the running Paddle's kernels, which
+    test_graph shows equal to the graph bit for bit.
+    """
+    if not (IS_331 or KERNEL_ULP == 0):
+        pytest.skip(f"the table was measured on 3.3.1; this is {paddle.__version__}")
+    rows = _measured_rows()
+    measured = {}
+    for case in FAMILY:
+        if not kernels_of(case["spec"]):
+            continue
+        distances = {}
+        with common.kernels(**running_kernels(distances)):
+            values = reference_values(case["spec"], case["steps"])
+        lr = ulps(values, case["expected"])
+        measured[case["name"]] = [len(case["steps"]), max(distances.values()), int((lr > 0).sum()), int(lr.max())]
+    if KERNEL_ULP == 0:
+        rows = {name: [row[0], 0, 0, 0] for name, row in rows.items()}
+    assert measured == rows
