@@ -186,8 +186,9 @@ TOOLS = {
                      "--warmup-epochs", "--lr-steps", "--max-iter", "--json"], [], False),
     "make_shapes_dataset": (["--out", "--train", "--val", "--size", "--seed"],
                             ["paddle_lr.demo.shapes_dataset.make_shapes"], False),
-    "bench": (["--json", "--repeats", "--runs", "--boundaries", "--impls", "--workloads", "--round-budget-ms",
-               "--quick"], ["paddle_lr.tools.bench.measure"], False),
+    "bench": (["--json", "--scale", "--repeats", "--runs", "--boundaries", "--impls", "--workloads",
+               "--round-budget-ms", "--quick", "--memory-limit-mb", "--timeout-s"],
+              ["paddle_lr.bench.harness.measure", "paddle_lr.bench.harness.scale"], False),
     "fault_soak": (["--work", "--dygraph", "--points", "--jobs"],
                    ["paddle_lr.tools.fault_soak._default_scenarios", "paddle_lr.tools.fault_soak._train"], True),
 }

@@ -34,12 +34,14 @@ def test_steps_limit(capsys):
 
 def test_a_differing_step_exits_1(capsys, monkeypatch):
     # A reference one ulp off at step 7 must be reported and fail the run.
-    def off_at_7(step, *args, **kwargs):
-        values = lr_at(step, *args, **kwargs).copy()
+    reference_lr = show_lr.reference_lr
+
+    def off_at_7(config, steps):
+        values = reference_lr(config, steps).copy()
         values[7] = np.nextafter(values[7], np.float32(1))
         return values
 
-    monkeypatch.setattr(show_lr, "lr_at", off_at_7)
+    monkeypatch.setattr(show_lr, "reference_lr", off_at_7)
     assert show_lr.main([*SHORT, "--steps", "60"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[1:-1]] == ["0", "1", "2", "...", "7", "...", "47", "48", "49",

@@ -3,9 +3,13 @@
 ``cfg`` holds the defaults of the fluid R-CNN recipe (:mod:`.keys`, one table of
 default, rule and unit per key). :func:`load_config` reads a YAML file (safely:
 plain data only) over those defaults, applies ``KEY=VALUE`` overrides and
-validates every key (:mod:`.loading`). :func:`build_lr` and
-:func:`build_optimizer` turn a cfg into the schedule and the optimizer
-(:mod:`.build`), as the original training scripts did by hand::
+validates every key (:mod:`.loading`); PaddleDetection's static-graph configs
+(a ``LearningRate:`` section) are read too (:mod:`.ppdet`). The schedule is the
+R-CNN one of the ``learning_rate`` ... ``lr_impl`` keys, or any of fluid's
+in-graph family and their compositions under the ``schedule`` key.
+:func:`build_static_lr`, :func:`build_lr_scheduler` (and :func:`build_lr`, which
+picks one by Paddle's mode) and :func:`build_optimizer` turn a cfg into the
+schedule and the optimizer (:mod:`.build`), as the original training scripts did by hand::
 
     cfg = load_config("configs/rcnn_1x.yml", ["max_iter=1000"])
     lr = build_lr(cfg)                   # static: the in-graph lr tensor
@@ -16,7 +20,20 @@ Batch scaling (:func:`total_batch`, :func:`scale_for_batch`) lives in
 """
 from .keys import KEYS, AttrDict, cfg
 from .loading import load_config, validate
-from .build import build_lr, build_optimizer, schedule_args
+from .build import (
+    boundary_marks,
+    build_lr,
+    build_lr_scheduler,
+    build_optimizer,
+    build_static_lr,
+    counter_begin,
+    describe,
+    reference_lr,
+    schedule_args,
+    schedule_spec,
+    warmup_iters,
+    with_impl,
+)
 from ..planning import scale_for_batch, total_batch
 
 __all__ = [
@@ -29,5 +46,14 @@ __all__ = [
     "total_batch",
     "scale_for_batch",
     "build_lr",
+    "build_static_lr",
+    "build_lr_scheduler",
     "build_optimizer",
+    "schedule_spec",
+    "with_impl",
+    "counter_begin",
+    "reference_lr",
+    "warmup_iters",
+    "boundary_marks",
+    "describe",
 ]

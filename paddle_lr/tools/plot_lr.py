@@ -3,8 +3,11 @@
     tools/plot_lr.py -c configs/rcnn_1x.yml --output docs/lr_rcnn_1x.png --table
     tools/plot_lr.py -c configs/coco17.yml -o max_iter=80000 --log --output lr.png
 
-Every value comes from :func:`paddle_lr.lr_at` evaluated at every step; the
-segments are where those values change, the warmup ramp being one segment.
+Every value comes from the schedule's numpy reference evaluated at every step
+(:func:`paddle_lr.lr_at` for the R-CNN keys, the family's references for a
+``schedule:`` spec or a PaddleDetection config); the segments are where those
+values change, the warmup ramp (and any stretch that changes at every step, a
+cosine decay say) being one segment.
 """
 import math
 import os
@@ -12,10 +15,9 @@ import os
 import numpy as np
 
 from ..coco_count import count_images, train_annotations
-from ..config import schedule_args
+from ..config import boundary_marks, describe, reference_lr, schedule_args, warmup_iters
 from ..planning import scale_for_batch, total_batch
 from ..planning import epochs_of
-from ..schedules.warmup_piecewise import lr_at
 from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
 
 __all__ = ["PROG", "main", "lr_segments", "dataset_images"]
@@ -25,30 +27,46 @@ PROG = "paddle-lr-plot-lr"
 
 
 def lr_segments(config):
-    """The schedule of a cfg as segments: the warmup ramp, then each constant stretch.
+    """The schedule of a cfg as segments: the warmup ramp, then each constant or varying stretch.
 
     Args:
         config (AttrDict): a validated (and batch-scaled) cfg.
 
     Returns:
         tuple: ``(steps, lr, segments)``: ``steps`` is ``arange(max_iter)``, ``lr``
-        is :func:`~paddle_lr.lr_at` at every step (float32), and ``segments`` is a
-        list of dicts with ``start`` and ``stop`` (steps, ``stop`` exclusive),
-        ``first`` and ``last`` (the lr at ``start`` and ``stop - 1``) and
-        ``warmup`` (bool).
+        is the schedule's reference (:func:`~paddle_lr.config.reference_lr`, which
+        is :func:`~paddle_lr.lr_at` for the R-CNN keys) at every step (float32),
+        and ``segments`` is a list of dicts with ``start`` and ``stop`` (steps,
+        ``stop`` exclusive), ``first`` and ``last`` (the lr at ``start`` and
+        ``stop - 1``), ``warmup`` (bool: the linear warmup ramp) and ``varying``
+        (bool: the lr changes at every step of it, as in a cosine or exponential decay).
     """
     steps = np.arange(config.max_iter)
-    lr = lr_at(steps, **schedule_args(config))
-    warm_steps = min(math.ceil(config.warm_up_iter), config.max_iter)
-    changes = np.flatnonzero(lr[1:] != lr[:-1]) + 1
-    # Inside the warmup the lr changes at every step: keep only the ramp's start and end.
-    starts = sorted({0, *([warm_steps] if warm_steps < config.max_iter else [])}
-                    | {int(c) for c in changes if c > warm_steps})
-    stops = starts[1:] + [config.max_iter]
+    lr = reference_lr(config, steps)
+    n = config.max_iter
+    warm_steps = min(math.ceil(warmup_iters(config)), n)
+    changes = np.zeros(n + 1, dtype=bool)
+    changes[1:n] = lr[1:] != lr[:-1]
+    bounds = [(0, warm_steps, True)] if warm_steps > 0 else []
+    # Inside the warmup the lr changes at every step: the ramp is one segment. After it, a
+    # segment is a constant stretch, or a stretch where the lr changes at every step.
+    i = warm_steps
+    while i < n:
+        j = i + 1
+        if j < n and changes[j]:
+            while j < n and changes[j]:
+                j += 1
+            if j < n:  # lr[j] repeats lr[j - 1]: the constant stretch starts at j - 1
+                j -= 1
+        else:
+            while j < n and not changes[j]:
+                j += 1
+        bounds.append((i, j, False))
+        i = j
     return steps, lr, [
-        dict(start=start, stop=stop, first=lr[start], last=lr[stop - 1],
-             warmup=start == 0 and stop == warm_steps)
-        for start, stop in zip(starts, stops)
+        dict(start=start, stop=stop, first=lr[start], last=lr[stop - 1], warmup=warmup,
+             varying=not warmup and stop - start > 1 and lr[start] != lr[stop - 1])
+        for start, stop, warmup in bounds
     ]
 
 
@@ -80,7 +98,8 @@ def _table(name, config, segments, images):
         label = "warmup" if seg["warmup"] else str(i + 1 - int(segments[0]["warmup"]))
         steps = f"{seg['start']}-{seg['stop'] - 1}"
         # str() of a float32 is its shortest round-trip form (0.01, not 0.009999999776482582).
-        lr = f"{seg['first']!s} -> {seg['last']!s}" if seg["warmup"] else str(seg["first"])
+        ramp = seg["warmup"] or seg["varying"]
+        lr = f"{seg['first']!s} -> {seg['last']!s}" if ramp else str(seg["first"])
         line = f"{label:<9}{steps:<17}{lr:<36}"
         if known:
             line += (f"{epochs_of(seg['start'], images, batch):.4f}-"
@@ -109,8 +128,7 @@ def _plot(path, name, config, steps, lr, segments, images, log):
     marks = []
     if segments[0]["warmup"]:
         marks.append((segments[0]["stop"], f"warmup end {segments[0]['stop']}"))
-    marks += [(b, f"lr_steps[{i}] = {b}") for i, b in enumerate(config.lr_steps)
-              if config.warm_up_iter < b < config.max_iter]
+    marks += [(b, label) for b, label in boundary_marks(config) if warmup_iters(config) < b < config.max_iter]
     for x, label in marks:
         ax.axvline(x, color="0.45", ls="--", lw=1)
         # Right of the line, in the half the curve leaves free: below it where the lr rises
@@ -120,7 +138,7 @@ def _plot(path, name, config, steps, lr, segments, images, log):
                     xytext=(4, 0), textcoords="offset points", rotation=90, ha="left",
                     va="bottom" if rises else "top", fontsize=9, color="0.25")
     for seg in segments:
-        if not seg["warmup"]:
+        if not (seg["warmup"] or seg["varying"]):
             ax.annotate(f"{seg['first']:.4g}", ((seg["start"] + seg["stop"]) / 2, seg["first"]),
                         xytext=(0, 4), textcoords="offset points", ha="center", va="bottom",
                         fontsize=9, color="tab:blue")
@@ -141,9 +159,13 @@ def _plot(path, name, config, steps, lr, segments, images, log):
         per_epoch = images / total_batch(config)
         top = ax.secondary_xaxis("top", functions=(lambda s: s / per_epoch, lambda e: e * per_epoch))
         top.set_xlabel(f"epoch ({images} images, batch {total_batch(config)})")
-    values = " / ".join(f"{v:.3g}" for v in schedule_args(config)["values"])
-    ax.set_title(f"{name}: warmup {config.warm_up_iter:g} iterations "
-                 f"(x{config.warm_up_factor:.3g} -> x1), then lr {values}")
+    if config.get("schedule") is None:
+        values = " / ".join(f"{v:.3g}" for v in schedule_args(config)["values"])
+        ax.set_title(f"{name}: warmup {config.warm_up_iter:g} iterations "
+                     f"(x{config.warm_up_factor:.3g} -> x1), then lr {values}")
+    else:
+        title = describe(config)
+        ax.set_title(f"{name}: {title if len(title) <= 110 else title[:107] + '...'}", fontsize=10)
     if segments[0]["warmup"] and segments[0]["stop"] < 0.05 * config.max_iter:
         _warmup_inset(ax, steps, lr, segments[0]["stop"], log)
     fig.savefig(path)
@@ -182,6 +204,10 @@ def _main(argv):
     steps, lr, segments = lr_segments(config)
     images = dataset_images(config)
     if args.output is not None:
+        bad = np.flatnonzero(~np.isfinite(lr))
+        if bad.size:
+            raise UsageError(f"--output: the lr is not finite from step {int(bad[0])} on ({lr[bad[0]]!s}), "
+                             "nothing to draw")
         try:
             _plot(args.output, name, config, steps, lr, segments, images, args.log)
         except OSError as exc:

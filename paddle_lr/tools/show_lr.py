@@ -15,9 +15,8 @@ import paddle
 from tqdm import tqdm
 
 from .. import rules
-from ..config import build_lr, schedule_args
+from ..config import build_lr, reference_lr, warmup_iters, with_impl
 from ..planning import scale_for_batch
-from ..schedules.warmup_piecewise import lr_at
 from ..schedules.lowerings import IMPLS
 from ._cli import ArgumentParser, add_config_args, load_config_args, run
 
@@ -84,9 +83,9 @@ def _rows(got, expected, warm_steps):
     return sorted(rows), differing
 
 
-def _report(got, expected, warm_steps, impl):
+def _report(got, expected, warm_steps, impl, reference="lr_at"):
     rows, differing = _rows(got, expected, warm_steps)
-    lines = [f"{'step':>9}  {'graph (' + impl + ')':<20}{'lr_at':<20}bits"]
+    lines = [f"{'step':>9}  {'graph (' + impl + ')':<20}{reference:<20}bits"]
     previous = None
     for step in rows:
         if previous is not None and step > previous + 1:
@@ -101,6 +100,18 @@ def _report(got, expected, warm_steps, impl):
     return "\n".join(lines)
 
 
+def _impl_label(config):
+    """The lowering in words: ``lr_impl`` for the R-CNN schedule, each spec schedule's ``impl``."""
+    if config.get("schedule") is None:
+        return config.lr_impl
+    impls, spec = [], config.schedule
+    while isinstance(spec, dict):
+        if "impl" in spec["args"]:
+            impls.append(spec["args"]["impl"])
+        spec = spec["args"].get("learning_rate")
+    return "/".join(dict.fromkeys(impls)) or "plain ops"
+
+
 def _parser():
     parser = ArgumentParser(prog=PROG,
                             description="Run a config's in-graph lr step by step and compare with lr_at.")
@@ -112,13 +123,15 @@ def _parser():
 
 def _main(argv):
     args = _parser().parse_args(argv)
-    if args.impl is not None:
-        args.opt = [*args.opt, f"lr_impl={args.impl}"]
     config = scale_for_batch(load_config_args(args))
-    steps = config.max_iter if args.steps is None else rules.integer("--steps", args.steps, low=1)
+    if args.impl is not None:
+        config = with_impl(config, args.impl)
+    steps = (config.max_iter if args.steps is None
+             else rules.integer("--steps", args.steps, low=1, high=rules.MAX_ITERATIONS))
     got = run_graph(config, steps, progress=True)
-    expected = lr_at(np.arange(steps), **schedule_args(config))
-    print(_report(got, expected, int(np.ceil(config.warm_up_iter)), config.lr_impl))
+    expected = reference_lr(config, np.arange(steps))
+    reference = "lr_at" if config.get("schedule") is None else "reference"
+    print(_report(got, expected, int(np.ceil(warmup_iters(config))), _impl_label(config), reference))
     return 0 if np.array_equal(got.view(np.uint32), expected.view(np.uint32)) else 1
 
 
