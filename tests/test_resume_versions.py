@@ -57,7 +57,8 @@ def version_warning(snapshot, version):
     ir = kit.manifest(version)["ir"]
     here = "pir" if paddle.__version__.startswith("3") else "legacy"
     return (f"resume: {snapshot} was written by paddlepaddle {version} ({ir} IR), this is {paddle.__version__} "
-            f"({here} IR): the state and the lr carry over exactly, later losses may differ in the last bits")
+            f"({here} IR): the state and the lr carry over exactly; the losses differ in the last bits at first "
+            "and drift from there (docs/checkpoints.md)")
 
 
 def resume_args(output, snapshot, mode, *extra):

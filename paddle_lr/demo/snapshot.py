@@ -229,8 +229,9 @@ def warn_other_version(directory, manifest):
     """Warn in one line when a snapshot was written by another Paddle version.
 
     The lr schedule, the counter and every saved tensor carry over exactly;
-    Paddle's float kernels differ between versions, so later losses may differ
-    in the last bits (docs/checkpoints.md measures how much).
+    Paddle's float kernels differ between versions, so the losses differ in
+    the last bits from the first step and drift apart from there, as two
+    uninterrupted runs on the two versions do (docs/checkpoints.md measures it).
 
     Args:
         directory (str or Path): the snapshot, for the message.
@@ -244,8 +245,8 @@ def warn_other_version(directory, manifest):
         return False
     warnings.warn(
         f"resume: {directory} was written by paddlepaddle {written} ({manifest.get('ir', 'unknown')} IR), "
-        f"this is {paddle.__version__} ({ir.ir_name()} IR): the state and the lr carry over exactly, "
-        "later losses may differ in the last bits",
+        f"this is {paddle.__version__} ({ir.ir_name()} IR): the state and the lr carry over exactly; "
+        "the losses differ in the last bits at first and drift from there (docs/checkpoints.md)",
         SnapshotWarning,
         stacklevel=3,
     )
