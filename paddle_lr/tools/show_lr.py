@@ -15,7 +15,8 @@ import paddle
 from tqdm import tqdm
 
 from .. import rules
-from ..config import build_lr, reference_lr, warmup_iters, with_impl
+from ..config import build_lr, reference_lr, schedule_spec, warmup_iters, with_impl
+from ..schedules import registry
 from ..planning import scale_for_batch
 from ..schedules.lowerings import IMPLS
 from ._cli import ArgumentParser, add_config_args, load_config_args, run
@@ -83,21 +84,55 @@ def _rows(got, expected, warm_steps):
     return sorted(rows), differing
 
 
-def _report(got, expected, warm_steps, impl, reference="lr_at"):
+def _ulps(got, expected):
+    """The distance in float32 units in the last place, step by step (same-sign values)."""
+    return np.abs(got.view(np.int32).astype(np.int64) - expected.view(np.int32).astype(np.int64))
+
+
+def _report(got, expected, warm_steps, impl, reference="lr_at", kernels=()):
+    """The table and the verdict; ``kernels``: the float kernels the schedule calls, which
+    paddlepaddle 3.x rounds differently (a difference of 1 ulp there is the kernel's).
+
+    Returns:
+        tuple: ``(text, ok)``.
+    """
     rows, differing = _rows(got, expected, warm_steps)
+    ulps = _ulps(got, expected)
+    if kernels:
+        # 1 ulp of the kernel's result, carried through the schedule's arithmetic: within
+        # 1 ulp of the value, or of the run's peak lr where the formula cancels (cos near -1).
+        peak = np.spacing(np.max(np.abs(expected)).astype(np.float32))
+        close = np.abs(got.astype(np.float64) - expected.astype(np.float64)) <= peak
+        tolerance = np.where(close, np.inf, 1)
+    else:
+        tolerance = np.zeros(len(got))
     lines = [f"{'step':>9}  {'graph (' + impl + ')':<20}{reference:<20}bits"]
     previous = None
     for step in rows:
         if previous is not None and step > previous + 1:
             lines.append(f"{'...':>9}")
-        same = got[step].view(np.uint32) == expected[step].view(np.uint32)
-        lines.append(f"{step:>9}  {got[step]!s:<20}{expected[step]!s:<20}"
-                     f"{'identical' if same else 'DIFFERS'}")
+        verdict = "identical" if ulps[step] == 0 else ("within" if ulps[step] <= tolerance[step] else "DIFFERS")
+        lines.append(f"{step:>9}  {got[step]!s:<20}{expected[step]!s:<20}{verdict}")
         previous = step
-    verdict = "all bit-identical" if differing.size == 0 else (
-        f"{differing.size} differ, first at step {int(differing[0])}")
+    beyond = np.flatnonzero(ulps > tolerance)
+    if differing.size == 0:
+        verdict = "all bit-identical"
+    elif beyond.size == 0:
+        verdict = (f"{differing.size} within 1 ulp of the value or of the peak lr (the running Paddle's "
+                   f"{'/'.join(kernels)} kernel rounds differently), none beyond")
+    else:
+        verdict = f"{beyond.size} differ, first at step {int(beyond[0])}"
     lines.append(f"{len(got)} steps ({impl}): {verdict}")
-    return "\n".join(lines)
+    return "\n".join(lines), beyond.size == 0
+
+
+def _kernels(config):
+    """The float kernels (exp, cos, pow) the cfg's schedule calls, by the registry."""
+    found, spec = [], schedule_spec(config)
+    while isinstance(spec, dict):
+        found += [k for k in registry.REGISTRY[spec["fn"]].kernels if k not in found]
+        spec = spec["args"].get("learning_rate")
+    return tuple(found)
 
 
 def _impl_label(config):
@@ -131,8 +166,10 @@ def _main(argv):
     got = run_graph(config, steps, progress=True)
     expected = reference_lr(config, np.arange(steps))
     reference = "lr_at" if config.get("schedule") is None else "reference"
-    print(_report(got, expected, int(np.ceil(warmup_iters(config))), _impl_label(config), reference))
-    return 0 if np.array_equal(got.view(np.uint32), expected.view(np.uint32)) else 1
+    text, ok = _report(got, expected, int(np.ceil(warmup_iters(config))), _impl_label(config), reference,
+                       _kernels(config))
+    print(text)
+    return 0 if ok else 1
 
 
 def main(argv=None):

@@ -4,12 +4,19 @@
         --ref-warmup-iter 4000 --lr-steps 65000 68000 --max-iter 70000
     tools/warmup_calc.py --ann data/custom/annotations/instances_train.json --batch 16 \\
         --warmup-epochs 2 --json
+    tools/warmup_calc.py -c configs/yolov3_warmup_piecewise.yml --images 22720 --batch 16
+
+With ``-c``, the reference recipe (warmup, decay steps, max_iter, total batch,
+dataset_images) comes from a config, whatever its schedule: the R-CNN keys, a
+``schedule:`` spec or a PaddleDetection static config; arguments given win.
 """
 import json
 
 from ..coco_count import count_images
-from ..planning import plan_schedule
-from ._cli import ArgumentParser, run
+from ..config import boundary_marks, warmup_iters
+from ..planning import plan_schedule, total_batch
+from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
+from .plot_lr import dataset_images
 
 __all__ = ["PROG", "main"]
 
@@ -37,13 +44,37 @@ def _parser():
     parser.add_argument("--batch", type=int, required=True, help="target total batch (devices x images)")
     parser.add_argument("--ref-images", type=int, help="training images of the reference recipe's dataset")
     parser.add_argument("--ref-batch", type=int, help="total batch of the reference recipe")
-    warmup = parser.add_mutually_exclusive_group(required=True)
+    # Required unless -c gives the reference recipe (checked in _main).
+    warmup = parser.add_mutually_exclusive_group()
     warmup.add_argument("--ref-warmup-iter", type=_number, help="the reference warmup, iterations")
     warmup.add_argument("--warmup-epochs", type=float, help="the warmup in epochs")
     parser.add_argument("--lr-steps", type=int, nargs="+", help="the reference decay steps, iterations")
     parser.add_argument("--max-iter", type=int, help="the reference training length, iterations")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
+    add_config_args(parser, required=False)
+    for action in parser._actions:
+        if action.dest == "config":
+            action.help = ("the reference recipe as a config (any schedule): its warmup, decay steps, "
+                           "max_iter, total batch and dataset_images, unless given above")
     return parser
+
+
+def _from_config(args):
+    """Fill the reference recipe's arguments that were not given from ``-c``/``-o``."""
+    config = load_config_args(args)
+    marks = boundary_marks(config)
+    if args.ref_warmup_iter is None and args.warmup_epochs is None:
+        warmup = warmup_iters(config)
+        args.ref_warmup_iter = int(warmup) if float(warmup).is_integer() else warmup
+    if args.lr_steps is None and marks:
+        args.lr_steps = [step for step, _ in marks]
+    if args.max_iter is None:
+        args.max_iter = config.max_iter
+    if args.ref_batch is None:
+        args.ref_batch = total_batch(config)
+    if args.ref_images is None:
+        args.ref_images = dataset_images(config)
+    return args
 
 
 def _table(plan, args):
@@ -62,6 +93,11 @@ def _table(plan, args):
 
 def _main(argv):
     args = _parser().parse_args(argv)
+    if args.config is not None:
+        args = _from_config(args)
+    elif args.ref_warmup_iter is None and args.warmup_epochs is None:
+        raise UsageError(f"{PROG}: one of the arguments --ref-warmup-iter --warmup-epochs is required "
+                         "(or -c CONFIG)")
     images = args.images if args.ann is None else count_images(args.ann)
     plan = plan_schedule(
         images,
