@@ -46,6 +46,9 @@ __all__ = [
     "constant",
     "times_lr",
     "learning_rate_arg",
+    "decay_quotient_ref",
+    "decay_quotient",
+    "check_decay",
     "INNER",
     "is_tensor_lr",
 ]
@@ -278,3 +281,30 @@ def graph_or_twin(name, args, lower, begin=0):
         step = decay_step_counter(begin)
     with ir.schedule_guard():
         return lower(step, **args)
+
+
+# -- what exponential_decay, natural_exp_decay and inverse_time_decay share --
+
+def decay_quotient_ref(steps, decay_steps, staircase):
+    """``step / decay_steps`` as fluid computed it (``scale`` by the float32 ``1/decay_steps``), floored if ``staircase``."""
+    div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
+    return np.floor(div) if staircase else div
+
+
+def decay_quotient(step, decay_steps, staircase):
+    """The graph's ops of :func:`decay_quotient_ref` on the float32 step (static value or eager tensor)."""
+    div = scale(step, 1.0 / decay_steps)
+    return paddle.floor(div) if staircase else div
+
+
+def check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open):
+    """The arguments of the three ``(learning_rate, decay_steps, decay_rate, staircase)`` decays, checked.
+
+    ``decay_steps > 0``; ``decay_rate > 0`` when ``rate_low_open``, else ``>= 0``; ``staircase`` a bool.
+    """
+    return dict(
+        learning_rate=learning_rate_arg("learning_rate", learning_rate),
+        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
+        decay_rate=rules.real("decay_rate", decay_rate, low=0.0, low_open=rate_low_open),
+        staircase=rules.boolean("staircase", staircase),
+    )

@@ -10,8 +10,7 @@ from typing import Any, Dict
 import numpy as np
 import paddle
 
-from .. import rules
-from .common import F32, constant, graph_or_twin, learning_rate_arg, powf, scale, scale_ref, steps_f32, times_lr, times_lr_ref
+from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, powf, times_lr, times_lr_ref
 from .registry import Schedule, register
 
 __all__ = ["exponential_decay", "reference", "check", "ops"]
@@ -25,28 +24,19 @@ def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) ->
     >>> reference([0, 999, 1000, 2500], 0.1, 1000, 0.5, staircase=True).tolist()
     [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.02500000037252903]
     """
-    div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
-    if staircase:
-        div = np.floor(div)
+    div = decay_quotient_ref(steps, decay_steps, staircase)
     return times_lr_ref(powf(np.full(div.shape, F32(decay_rate)), div), learning_rate)
 
 
 def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     """The graph's ops on the float32 step (static value or eager tensor)."""
-    div = scale(step, 1.0 / decay_steps)
-    if staircase:
-        div = paddle.floor(div)
+    div = decay_quotient(step, decay_steps, staircase)
     return times_lr(paddle.pow(constant(decay_rate), div), learning_rate)
 
 
 def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
     """The arguments, checked: ``decay_steps > 0``, ``decay_rate > 0``, ``staircase`` a bool."""
-    return dict(
-        learning_rate=learning_rate_arg("learning_rate", learning_rate),
-        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
-        decay_rate=rules.real("decay_rate", decay_rate, low=0.0, low_open=True),
-        staircase=rules.boolean("staircase", staircase),
-    )
+    return check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open=True)
 
 
 def exponential_decay(learning_rate, decay_steps, decay_rate, staircase=False):

@@ -10,8 +10,7 @@ from typing import Any, Dict
 import numpy as np
 import paddle
 
-from .. import rules
-from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, is_tensor_lr, scale, scale_ref
 from .registry import Schedule, register
 
 __all__ = ["inverse_time_decay", "reference", "check", "ops"]
@@ -25,9 +24,7 @@ def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) ->
     >>> reference([0, 50, 100], 0.1, 50, 0.5, staircase=True).tolist()
     [0.10000000149011612, 0.06666667014360428, 0.05000000074505806]
     """
-    div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
-    if staircase:
-        div = np.floor(div)
+    div = decay_quotient_ref(steps, decay_steps, staircase)
     denominator = scale_ref(scale_ref(div, decay_rate), 1.0, bias=1.0)
     numerator = learning_rate if isinstance(learning_rate, np.ndarray) else F32(learning_rate)
     return (numerator / denominator).astype(F32)
@@ -35,9 +32,7 @@ def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) ->
 
 def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     """The graph's ops on the float32 step (static value or eager tensor)."""
-    div = scale(step, 1.0 / decay_steps)
-    if staircase:
-        div = paddle.floor(div)
+    div = decay_quotient(step, decay_steps, staircase)
     denominator = scale(scale(div, decay_rate), 1.0, bias=1.0)
     numerator = learning_rate if is_tensor_lr(learning_rate) else constant(learning_rate)
     return paddle.divide(numerator, denominator)
@@ -45,12 +40,7 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
 
 def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
     """The arguments, checked: ``decay_steps > 0``, ``decay_rate >= 0``, ``staircase`` a bool."""
-    return dict(
-        learning_rate=learning_rate_arg("learning_rate", learning_rate),
-        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
-        decay_rate=rules.real("decay_rate", decay_rate, low=0.0),
-        staircase=rules.boolean("staircase", staircase),
-    )
+    return check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open=False)
 
 
 def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):

@@ -9,8 +9,7 @@ from typing import Any, Dict
 import numpy as np
 import paddle
 
-from .. import rules
-from .common import expf, graph_or_twin, learning_rate_arg, scale, scale_ref, steps_f32, times_lr, times_lr_ref
+from .common import check_decay, decay_quotient, decay_quotient_ref, expf, graph_or_twin, scale, scale_ref, times_lr, times_lr_ref
 from .registry import Schedule, register
 
 __all__ = ["natural_exp_decay", "reference", "check", "ops"]
@@ -24,28 +23,19 @@ def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) ->
     >>> reference([0, 300], 0.05, 300, 0.3, staircase=True).tolist()
     [0.05000000074505806, 0.03704091161489487]
     """
-    div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
-    if staircase:
-        div = np.floor(div)
+    div = decay_quotient_ref(steps, decay_steps, staircase)
     return times_lr_ref(expf(scale_ref(div, -1 * decay_rate)), learning_rate)
 
 
 def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     """The graph's ops on the float32 step (static value or eager tensor)."""
-    div = scale(step, 1.0 / decay_steps)
-    if staircase:
-        div = paddle.floor(div)
+    div = decay_quotient(step, decay_steps, staircase)
     return times_lr(paddle.exp(scale(div, -1 * decay_rate)), learning_rate)
 
 
 def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
     """The arguments, checked: ``decay_steps > 0``, ``decay_rate >= 0``, ``staircase`` a bool."""
-    return dict(
-        learning_rate=learning_rate_arg("learning_rate", learning_rate),
-        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
-        decay_rate=rules.real("decay_rate", decay_rate, low=0.0),
-        staircase=rules.boolean("staircase", staircase),
-    )
+    return check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open=False)
 
 
 def natural_exp_decay(learning_rate, decay_steps, decay_rate, staircase=False):
