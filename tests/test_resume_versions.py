@@ -61,8 +61,11 @@ def version_warning(snapshot, version):
             "and drift from there (docs/checkpoints.md)")
 
 
-def resume_args(output, snapshot, mode, *extra):
-    return trainkit.train_args(kit.DATASET, output, *MODES[mode], "--resume", snapshot, extra=extra)
+def resume_args(output, snapshot, mode, *extra, version=None):
+    """tools/train.py arguments resuming ``snapshot`` with the overrides its run was recorded with."""
+    overrides = kit.manifest(version or paddle.__version__)["train_overrides"]
+    return ["-c", str(trainkit.CONFIG), "-o", *overrides, *extra, "--output", str(output), *MODES[mode],
+            "--resume", str(snapshot)]
 
 
 def bits(value):
@@ -73,7 +76,8 @@ def bits(value):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_resume_logs_the_uninterrupted_lr(tmp_path, monkeypatch, capsys, version, mode):
     snapshot = kit.FIXTURES / version / f"snapshot_{mode}"
-    status, err, caught = train(tmp_path, monkeypatch, capsys, *resume_args(tmp_path / "out", snapshot, mode))
+    status, err, caught = train(tmp_path, monkeypatch, capsys,
+                                *resume_args(tmp_path / "out", snapshot, mode, version=version))
     assert status == 0, err
     # (a "cfg differs" warning may come too, when cfg keys were added since the recording)
     about_version = [m for m in caught if "was written by paddlepaddle" in m]
@@ -92,7 +96,7 @@ def test_resume_logs_the_uninterrupted_lr(tmp_path, monkeypatch, capsys, version
 def test_the_version_warning_is_one_stderr_line(tmp_path, version):
     """As a user sees it: tools/train.py in a subprocess, another version's static snapshot."""
     snapshot = kit.FIXTURES / version / "snapshot_static"
-    done = train_subprocess(tmp_path, *resume_args(tmp_path / "out", snapshot, "static"))
+    done = train_subprocess(tmp_path, *resume_args(tmp_path / "out", snapshot, "static", version=version))
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if "was written by paddlepaddle" in line]
     assert lines == [f"warning: {version_warning(snapshot, version)}"], done.stderr

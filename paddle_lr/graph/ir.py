@@ -34,6 +34,8 @@ __all__ = [
     "clone_for_test",
     "is_schedule_op",
     "op_names",
+    "persistables",
+    "read_tensor_file",
 ]
 
 _backend = _pir if framework.use_pir_api() else _legacy
