@@ -54,7 +54,7 @@ def _parse_points(text, max_iter):
     points = []
     for item in text.split(","):
         name, sep, number = item.partition(":")
-        if not sep or name not in _POINT_NAMES or not number.isdigit() or not 0 < int(number) <= max_iter:
+        if not sep or name not in _POINT_NAMES or not (number.isascii() and number.isdigit()) or not 0 < int(number) <= max_iter:
             raise UsageError(
                 f"{PROG}: --points: each point must be iter:N, log:N or snapshot:N with "
                 f"1 <= N <= max_iter={max_iter}, got {item!r}"

@@ -36,10 +36,11 @@ def _main(argv):
     out = new_directory(PROG, "--out", args.out)
     shapes.make_shapes(
         out,
-        train=rules.integer("--train", args.train, low=1),
-        val=rules.integer("--val", args.val, low=1),
-        size=rules.integer("--size", args.size, low=32),
-        seed=rules.integer("--seed", args.seed, low=0),
+        # The ranges of the cfg's shapes_*_images, image_size and seed keys (rules.MAX_*).
+        train=rules.integer("--train", args.train, low=1, high=rules.MAX_IMAGES // 1000),
+        val=rules.integer("--val", args.val, low=1, high=rules.MAX_IMAGES // 1000),
+        size=rules.integer("--size", args.size, low=32, high=rules.MAX_IMAGE_SIZE),
+        seed=rules.integer("--seed", args.seed, low=0, high=rules.MAX_SEED),
     )
     print(f"wrote {args.train} train and {args.val} val images of {args.size}x{args.size} to {out}")
     return 0
