@@ -13,7 +13,7 @@ import paddle
 
 from .. import rules
 from .common import cosf, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["cosine_decay", "reference", "check", "ops"]
 
@@ -69,12 +69,8 @@ def cosine_decay(learning_rate, step_each_epoch, epochs):
     return graph_or_twin(NAME, args, ops)
 
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=cosine_decay,
-    reference=reference,
-    check=check,
-    ops=ops,
+SCHEDULE = register_module(
+    __name__,
     kernels=("cos",),
     summary="learning_rate * 0.5 * (cos(floor(step / step_each_epoch) * pi / epochs) + 1)",
-))
+)

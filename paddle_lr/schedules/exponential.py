@@ -11,7 +11,7 @@ import numpy as np
 import paddle
 
 from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, powf, times_lr, times_lr_ref
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["exponential_decay", "reference", "check", "ops"]
 
@@ -58,12 +58,8 @@ def exponential_decay(learning_rate, decay_steps, decay_rate, staircase=False):
     return graph_or_twin(NAME, args, ops)
 
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=exponential_decay,
-    reference=reference,
-    check=check,
-    ops=ops,
+SCHEDULE = register_module(
+    __name__,
     kernels=("pow",),
     summary="learning_rate * decay_rate ** (step / decay_steps), the exponent floored if staircase",
-))
+)

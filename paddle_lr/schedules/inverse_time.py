@@ -11,7 +11,7 @@ import numpy as np
 import paddle
 
 from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, is_tensor_lr, scale, scale_ref
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["inverse_time_decay", "reference", "check", "ops"]
 
@@ -62,11 +62,7 @@ def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):
     return graph_or_twin(NAME, args, ops)
 
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=inverse_time_decay,
-    reference=reference,
-    check=check,
-    ops=ops,
+SCHEDULE = register_module(
+    __name__,
     summary="learning_rate / (1 + decay_rate * step / decay_steps), the quotient floored if staircase",
-))
+)

@@ -30,7 +30,7 @@ from .. import rules
 from ..graph import ir, tables
 from ..graph.switch import Switch
 from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["linear_lr_warmup", "reference", "check"]
 
@@ -140,12 +140,9 @@ _branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, no
 # impl name -> lower(step, learning_rate, warmup_steps, start_lr, end_lr); other lowerings add themselves here.
 _LOWERINGS = {"switch": _switch, "branchless": _branchless}
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=linear_lr_warmup,
-    reference=reference,
-    check=check,
+SCHEDULE = register_module(
+    __name__,
     impls=_LOWERINGS.keys(),  # a live view: lowerings added later show
     options=("impl",),
     summary="start_lr + (end_lr - start_lr) * step / warmup_steps while step < warmup_steps, then learning_rate",
-))
+)

@@ -10,7 +10,7 @@ import numpy as np
 import paddle
 
 from .common import check_decay, decay_quotient, decay_quotient_ref, expf, graph_or_twin, scale, scale_ref, times_lr, times_lr_ref
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["natural_exp_decay", "reference", "check", "ops"]
 
@@ -57,12 +57,8 @@ def natural_exp_decay(learning_rate, decay_steps, decay_rate, staircase=False):
     return graph_or_twin(NAME, args, ops)
 
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=natural_exp_decay,
-    reference=reference,
-    check=check,
-    ops=ops,
+SCHEDULE = register_module(
+    __name__,
     kernels=("exp",),
     summary="learning_rate * exp(-decay_rate * step / decay_steps), the quotient floored if staircase",
-))
+)

@@ -18,7 +18,7 @@ import paddle
 
 from .. import rules
 from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, powf, scale, scale_ref, steps_f32
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["noam_decay", "reference", "check", "ops"]
 
@@ -76,13 +76,9 @@ def noam_decay(d_model, warmup_steps, learning_rate=1.0):
     return graph_or_twin(NAME, args, ops, begin=BEGIN)
 
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=noam_decay,
-    reference=reference,
-    check=check,
-    ops=ops,
+SCHEDULE = register_module(
+    __name__,
     kernels=("pow",),
     begin=BEGIN,
     summary="learning_rate * d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5)",
-))
+)

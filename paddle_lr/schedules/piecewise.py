@@ -29,7 +29,7 @@ from .. import rules
 from ..graph import ir, tables
 from ..graph.switch import Switch, resolve_lowering
 from .common import F32, graph_or_twin, steps_f32
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["piecewise_decay", "reference", "check"]
 
@@ -121,12 +121,9 @@ _branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, no
 # impl name -> lower(step, boundaries, values); other lowerings add themselves here.
 _LOWERINGS = {"switch": _switch, "branchless": _branchless}
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=piecewise_decay,
-    reference=reference,
-    check=check,
+SCHEDULE = register_module(
+    __name__,
     impls=_LOWERINGS.keys(),  # a live view: lowerings added later show
     options=("impl",),
     summary="values[i] while step < boundaries[i], then values[-1]",
-))
+)

@@ -15,7 +15,7 @@ import paddle
 
 from .. import rules
 from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, powf, scale, scale_ref, steps_f32
-from .registry import Schedule, register
+from .registry import register_module
 
 __all__ = ["polynomial_decay", "reference", "check", "ops"]
 
@@ -90,12 +90,8 @@ def polynomial_decay(learning_rate, decay_steps, end_learning_rate=0.0001, power
     return graph_or_twin(NAME, args, ops)
 
 
-SCHEDULE = register(Schedule(
-    name=NAME,
-    build=polynomial_decay,
-    reference=reference,
-    check=check,
-    ops=ops,
+SCHEDULE = register_module(
+    __name__,
     kernels=("pow",),
     summary="(learning_rate - end_learning_rate) * (1 - step / decay_steps) ** power + end_learning_rate",
-))
+)

@@ -26,6 +26,7 @@ dynamic mode).
 import dataclasses
 import importlib
 import inspect
+import sys
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -38,6 +39,7 @@ __all__ = [
     "Schedule",
     "REGISTRY",
     "register",
+    "register_module",
     "reference_values",
     "build",
     "check_spec",
@@ -124,6 +126,30 @@ def register(schedule: Schedule) -> Schedule:
         raise ValueError(f"{schedule.name}: registered twice")
     REGISTRY[schedule.name] = schedule
     return schedule
+
+
+def register_module(module_name: str, **fields: Any) -> Schedule:
+    """Register the schedule that the module ``module_name`` defines.
+
+    The module names its public function in ``NAME`` and defines
+    ``reference``, ``check`` and, for the schedules without control flow,
+    ``ops``; ``fields`` are the rest of the :class:`Schedule` record
+    (``kernels``, ``summary``, ...). Each schedule module ends with one call::
+
+        SCHEDULE = register_module(__name__, kernels=("cos",), summary="...")
+
+    Returns:
+        The record.
+    """
+    module = sys.modules[module_name]
+    return register(Schedule(
+        name=module.NAME,
+        build=getattr(module, module.NAME),
+        reference=module.reference,
+        check=module.check,
+        ops=getattr(module, "ops", None),
+        **fields,
+    ))
 
 
 def _parse(spec, where="schedule"):
