@@ -92,6 +92,32 @@ def test_a_snapshot_loads_through_load_checkpoint(version):
     assert int(state["@LR_DECAY_COUNTER@"][0]) == kit.SNAPSHOT_AT - 1
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_snapshot_restores_the_trainer_program(static_mode, tmp_path, version):
+    """load_checkpoint(<the trainer's static program>, <a snapshot directory>) on any version."""
+    from paddle_lr.config import load_config
+    from paddle_lr.demo import training
+
+    recorded = kit.manifest(version)
+    config = load_config(kit.REPO / "configs" / "shapes_demo.yml", recorded["train_overrides"])
+    with kit.small_detector():
+        engine = training.StaticEngine(config, num_classes=3)
+    path = kit.FIXTURES / version / "snapshot_static"
+    loaded = paddle_lr.load_checkpoint(engine.main, path, engine.exe, engine.scope)
+    assert (loaded.format, loaded.path, loaded.paddle_version) == ("snapshot", path, version)
+    assert int(loaded.state["@LR_DECAY_COUNTER@"][0]) == kit.SNAPSHOT_AT - 1
+    lr, _ = engine.step(_zero_batch(config))
+    assert bits(lr) == recorded["train_logs"]["static"][kit.SNAPSHOT_AT]["lr_bits"]
+
+
+def _zero_batch(config):
+    from paddle_lr.demo import detector
+
+    size, grid = config.image_size, config.image_size // detector.STRIDE
+    return dict(image=np.zeros((2, 3, size, size), "float32"), heat=np.zeros((2, 3, grid, grid), "float32"),
+                reg=np.zeros((2, 4, grid, grid), "float32"), mask=np.zeros((2, 1, grid, grid), "float32"))
+
+
 def test_a_dygraph_snapshot_is_refused_in_one_line(static_mode):
     program = kit.Program("switch")
     path = kit.FIXTURES / VERSIONS[0] / "snapshot_dygraph"
