@@ -297,7 +297,7 @@ def decay_quotient(step, decay_steps, staircase):
     return paddle.floor(div) if staircase else div
 
 
-def check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open):
+def check_decay(learning_rate, decay_steps, decay_rate, staircase=False, *, rate_low_open):
     """The arguments of the three ``(learning_rate, decay_steps, decay_rate, staircase)`` decays, checked.
 
     ``decay_steps > 0``; ``decay_rate > 0`` when ``rate_low_open``, else ``>= 0``; ``staircase`` a bool.

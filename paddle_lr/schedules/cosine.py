@@ -60,13 +60,9 @@ def cosine_decay(learning_rate, step_each_epoch, epochs):
         epochs (float): the epochs of the half cosine wave (> 0).
 
     Returns:
-        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
     """
-    args = check(learning_rate, step_each_epoch, epochs)
-    return graph_or_twin(NAME, args, ops)
+    return graph_or_twin(NAME, check(learning_rate, step_each_epoch, epochs), ops)
 
 
 SCHEDULE = register_module(

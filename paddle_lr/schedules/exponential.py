@@ -5,7 +5,7 @@ when ``staircase``, ``elementwise_pow(fill_constant(decay_rate), div)``, then
 ``scale(., learning_rate)`` (an ``elementwise_mul`` when ``learning_rate`` is
 a tensor). The ``pow`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
-from typing import Any, Dict
+import functools
 
 import numpy as np
 import paddle
@@ -34,9 +34,8 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     return times_lr(paddle.pow(constant(decay_rate), div), learning_rate)
 
 
-def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
-    """The arguments, checked: ``decay_steps > 0``, ``decay_rate > 0``, ``staircase`` a bool."""
-    return check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open=True)
+# The arguments, checked: decay_steps > 0, decay_rate > 0, staircase a bool.
+check = functools.partial(check_decay, rate_low_open=True)
 
 
 def exponential_decay(learning_rate, decay_steps, decay_rate, staircase=False):
@@ -49,13 +48,9 @@ def exponential_decay(learning_rate, decay_steps, decay_rate, staircase=False):
         staircase (bool): decay at whole multiples of ``decay_steps`` only.
 
     Returns:
-        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
     """
-    args = check(learning_rate, decay_steps, decay_rate, staircase)
-    return graph_or_twin(NAME, args, ops)
+    return graph_or_twin(NAME, check(learning_rate, decay_steps, decay_rate, staircase), ops)
 
 
 SCHEDULE = register_module(

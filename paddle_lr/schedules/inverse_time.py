@@ -5,7 +5,7 @@ when ``staircase``, ``scale(div, decay_rate)``, ``scale(., 1, bias=1)``, then
 ``elementwise_div(fill_constant(learning_rate), .)``. No kernel that rounds
 differently between versions: bit for bit on 2.x and 3.x.
 """
-from typing import Any, Dict
+import functools
 
 import numpy as np
 import paddle
@@ -38,9 +38,8 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     return paddle.divide(numerator, denominator)
 
 
-def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
-    """The arguments, checked: ``decay_steps > 0``, ``decay_rate >= 0``, ``staircase`` a bool."""
-    return check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open=False)
+# The arguments, checked: decay_steps > 0, decay_rate >= 0, staircase a bool.
+check = functools.partial(check_decay, rate_low_open=False)
 
 
 def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):
@@ -53,13 +52,9 @@ def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):
         staircase (bool): decay at whole multiples of ``decay_steps`` only.
 
     Returns:
-        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
     """
-    args = check(learning_rate, decay_steps, decay_rate, staircase)
-    return graph_or_twin(NAME, args, ops)
+    return graph_or_twin(NAME, check(learning_rate, decay_steps, decay_rate, staircase), ops)
 
 
 SCHEDULE = register_module(

@@ -79,10 +79,7 @@ def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = 
             (a table lookup; the same values).
 
     Returns:
-        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
 
     >>> import paddle_lr
     >>> sched = paddle_lr.linear_lr_warmup(paddle_lr.piecewise_decay([6, 9], [0.01, 0.001, 0.0001]),

@@ -4,7 +4,7 @@ Fluid's graph, op for op: ``div = scale(step, 1/decay_steps)``, ``floor(div)``
 when ``staircase``, ``scale(div, -decay_rate)``, ``exp``, ``scale(., learning_rate)``.
 The ``exp`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
-from typing import Any, Dict
+import functools
 
 import numpy as np
 import paddle
@@ -33,9 +33,8 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     return times_lr(paddle.exp(scale(div, -1 * decay_rate)), learning_rate)
 
 
-def check(learning_rate, decay_steps, decay_rate, staircase=False) -> Dict[str, Any]:
-    """The arguments, checked: ``decay_steps > 0``, ``decay_rate >= 0``, ``staircase`` a bool."""
-    return check_decay(learning_rate, decay_steps, decay_rate, staircase, rate_low_open=False)
+# The arguments, checked: decay_steps > 0, decay_rate >= 0, staircase a bool.
+check = functools.partial(check_decay, rate_low_open=False)
 
 
 def natural_exp_decay(learning_rate, decay_steps, decay_rate, staircase=False):
@@ -48,13 +47,9 @@ def natural_exp_decay(learning_rate, decay_steps, decay_rate, staircase=False):
         staircase (bool): decay at whole multiples of ``decay_steps`` only.
 
     Returns:
-        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
     """
-    args = check(learning_rate, decay_steps, decay_rate, staircase)
-    return graph_or_twin(NAME, args, ops)
+    return graph_or_twin(NAME, check(learning_rate, decay_steps, decay_rate, staircase), ops)
 
 
 SCHEDULE = register_module(

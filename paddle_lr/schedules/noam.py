@@ -67,13 +67,9 @@ def noam_decay(d_model, warmup_steps, learning_rate=1.0):
         learning_rate (float|Tensor): a factor, or another schedule's tensor (twin in dygraph).
 
     Returns:
-        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
     """
-    args = check(d_model, warmup_steps, learning_rate)
-    return graph_or_twin(NAME, args, ops, begin=BEGIN)
+    return graph_or_twin(NAME, check(d_model, warmup_steps, learning_rate), ops, begin=BEGIN)
 
 
 SCHEDULE = register_module(

@@ -75,11 +75,7 @@ def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "aut
             branchless past it. All give the same values.
 
     Returns:
-        The float32 [1] lr tensor in static mode; in dynamic mode a
-        :class:`~paddle_lr.FluidScheduler` with the same values per step.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
 
     >>> import paddle_lr
     >>> sched = paddle_lr.piecewise_decay([2], [0.1, 0.01])   # dynamic mode: the twin

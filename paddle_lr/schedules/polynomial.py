@@ -81,13 +81,9 @@ def polynomial_decay(learning_rate, decay_steps, end_learning_rate=0.0001, power
         cycle (bool): start again every ``decay_steps`` (the period growing as fluid's does).
 
     Returns:
-        The float32 [1] lr tensor in static mode; a :class:`~paddle_lr.FluidScheduler` in dynamic mode.
-
-    Raises:
-        ConfigError: a one-line message naming the argument, before any op is built.
+        The lr, as every family function (see :mod:`paddle_lr.schedules`).
     """
-    args = check(learning_rate, decay_steps, end_learning_rate, power, cycle)
-    return graph_or_twin(NAME, args, ops)
+    return graph_or_twin(NAME, check(learning_rate, decay_steps, end_learning_rate, power, cycle), ops)
 
 
 SCHEDULE = register_module(
