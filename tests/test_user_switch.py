@@ -1,6 +1,6 @@
 """Fluid-era hand-written Switch schedules, ported by changing names alone, give fluid's values.
 
-The schedules (docs/porting.md's example and tests/userswitchkit.py) are kept in
+The schedules (docs/porting.md's example and tests/data/fluid_bodies/) are kept in
 fluid 1.x spelling; the test ports them with the name table of docs/porting.md
 and runs them. On paddlepaddle 2.6.2 the fluid spelling also runs as written,
 with ``fluid`` bound to Paddle 2.6.2's own implementations (the originals),
@@ -59,7 +59,7 @@ def test_every_fluid_name_of_the_examples_is_in_the_table():
 def test_golden_was_recorded_from_these_sources(name):
     assert GOLDEN[name]["digest"] == kit.digest(kit.sources()[name]), (
         f"{name}: its fluid source changed since tests/data/user_switch_traces.json was recorded; "
-        "re-record with: GLOG_minloglevel=2 /work/venvs/p2/bin/python tools/record_user_switch_golden.py")
+        "re-record with, in a paddlepaddle 2.6.2 environment: GLOG_minloglevel=2 python tools/record_user_switch_golden.py")
 
 
 @pytest.mark.parametrize("name", CASE_IDS)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Measure how far a resume on another Paddle version drifts from the uninterrupted runs.
 
-    /work/venvs/p3/bin/python tools/measure_resume_drift.py \\
-        --python 2.6.2=/work/venvs/p2/bin/python --python 3.3.1=/work/venvs/p3/bin/python \\
+    .venv/bin/python tools/measure_resume_drift.py \\
+        --python 2.6.2=.venv-2.6/bin/python --python 3.3.1=.venv/bin/python \\
         --work /tmp/drift [--dygraph] [--resume-at 200] [-o KEY=VALUE ...]
 
 Trains the demo (``configs/shapes_demo.yml``, 600 iterations by default) once

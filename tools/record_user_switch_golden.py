@@ -1,12 +1,12 @@
 """Record tests/data/user_switch_traces.json from fluid's originals on paddlepaddle 2.6.2.
 
-Runs the fluid-era hand-written Switch schedules of tests/userswitchkit.py and
+Runs the fluid-era hand-written Switch schedules of tests/data/fluid_bodies/ and
 the "before" example of docs/porting.md as written, with ``fluid`` bound to
 Paddle 2.6.2's own ``create_global_var``, ``Switch``, ``_decay_step_counter``,
 ``polynomial_decay`` and the rest (legacy static graph, CPU), and writes the lr
 of every step, run-length encoded as float32 bits.
 
-    GLOG_minloglevel=2 /work/venvs/p2/bin/python tools/record_user_switch_golden.py
+    GLOG_minloglevel=2 python tools/record_user_switch_golden.py   # in a paddlepaddle 2.6.2 environment
 """
 import json
 import os
@@ -28,7 +28,7 @@ def main():
     cases = []
     for name, (body, call, steps, inexact, kernel_from, lr) in [("docs_linear_warmup_decay", kit.DOCS_CASE),
                                                                  *kit.CASES.items()]:
-        source = "docs/porting.md (port: before)" if body == "docs" else f"tests/userswitchkit.py ({body})"
+        source = "docs/porting.md (port: before)" if body == "docs" else f"tests/data/fluid_bodies/{body}.txt"
         values = kit.doc_values(ported=False) if body == "docs" else kit.trace(name, ported=False)
         assert len(values) == steps
         cases.append(dict(name=name, source=source, call=call, steps=steps, pow_cos=list(inexact),
