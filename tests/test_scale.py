@@ -219,6 +219,9 @@ _PAST_2_24 = [2 ** 24 - 2, 2 ** 24 - 1, 2 ** 24, 2 ** 24 + 1, 2 ** 24 + 2, 2 ** 
                                                4, 0.01 / 3, 0.01, impl=impl), id="warmup_over_piecewise"),
     pytest.param(lambda impl: linear_lr_warmup(piecewise_decay([6, 9], [0.01, 0.001, 0.0001], impl=impl),
                                                0, 0.01 / 3, 0.01, impl=impl), id="no_warmup_over_piecewise"),
+    pytest.param(lambda impl: paddle_lr.exponential_with_warmup_decay(
+        0.01, [6, 2 ** 24 + 1, 2 ** 24 + 3, 2 ** 25 + 1], [0.01, 0.001, 0.0001, 1e-5, 1e-6], 4.5, 1 / 3, impl=impl),
+        id="seed"),
 ])
 def test_branchless_equals_switch_past_2_24(runner, build):
     steps = list(range(0, 12)) + _PAST_2_24
