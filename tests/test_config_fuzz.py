@@ -91,7 +91,50 @@ def _with_duplicate(doc, key, value):
     return doc + f"{key}: {value}\n{key}: {value}\n"
 
 
+# -- schedule specs and PaddleDetection documents (tags read as data there) --
+FNS = ["piecewise_decay", "exponential_decay", "natural_exp_decay", "inverse_time_decay", "polynomial_decay",
+       "cosine_decay", "noam_decay", "linear_lr_warmup", "exponential_with_warmup_decay", "nope"]
+ARG_NAMES = ["learning_rate", "boundaries", "values", "decay_steps", "decay_rate", "staircase", "warmup_steps",
+             "start_lr", "end_lr", "step_each_epoch", "epochs", "d_model", "end_learning_rate", "power", "cycle",
+             "warmup_iter", "warmup_factor", "impl", "x"]
+arg_values = st.one_of(scalars, st.lists(st.integers(min_value=-2, max_value=10 ** 9), max_size=5),
+                       st.lists(st.floats(), max_size=4), st.sampled_from(["switch", "branchless", "auto"]))
+specs = st.recursive(
+    st.builds(lambda fn, args: {"fn": fn, "args": args}, st.sampled_from(FNS),
+              st.dictionaries(st.sampled_from(ARG_NAMES), arg_values, max_size=5)),
+    lambda inner: st.builds(lambda fn, args, lr: {"fn": fn, "args": {**args, "learning_rate": lr}},
+                            st.sampled_from(FNS), st.dictionaries(st.sampled_from(ARG_NAMES), arg_values,
+                                                                  max_size=4), inner),
+    max_leaves=3,
+) | data
+documents_with_specs = st.builds(lambda spec: yaml.safe_dump({**VALID, "schedule": spec}), specs)
+PPDET_TAGS = ["PiecewiseDecay", "LinearWarmup", "CosineDecay", "StepDecay", "COCODataSet", ""]
+
+
+def _ppdet_doc(items, extra, base_lr):
+    lines = ["architecture: FasterRCNN", "max_iters: 50", "LearningRate:", f"  base_lr: {base_lr}", "  schedulers:"]
+    for tag, args in items:
+        lines.append(f"  - !{tag} {yaml.safe_dump(args, default_flow_style=True).strip()}" if tag
+                     else f"  - {yaml.safe_dump(args, default_flow_style=True).strip()}")
+    return "\n".join(lines) + "\n" + extra
+
+
+ppdet_documents = st.builds(
+    _ppdet_doc,
+    st.lists(st.tuples(st.sampled_from(PPDET_TAGS),
+                       st.dictionaries(st.sampled_from(["gamma", "milestones", "values", "steps", "start_factor",
+                                                        "max_iters", "use_warmup", "x"]), arg_values, max_size=3)),
+             max_size=3),
+    st.sampled_from(["", "OptimizerBuilder: {optimizer: {type: Momentum, momentum: 0.9}}\n",
+                     "OptimizerBuilder: {optimizer: {type: Adam}, regularizer: {type: L2, factor: 1e-4}}\n",
+                     "TrainReader: {dataset: !COCODataSet {a: 1}, t: [!DecodeImage ]}\n", "epoch: 12\n",
+                     "_READER_: 'x.yml'\n", "OptimizerBuilder: 3\n"]) | documents_from_tokens,
+    st.sampled_from(["0.01", "0", "-1", "1e39", "x", "[1]", ".nan"]),
+)
+
 documents = st.one_of(
+    documents_with_specs,
+    ppdet_documents,
     documents_from_data,
     documents_from_tokens,
     st.builds(_with_duplicate, documents_from_data, st.sampled_from(KEY_NAMES + ["a"]), st.sampled_from(["1", "[1]"])),

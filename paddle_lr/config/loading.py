@@ -147,6 +147,7 @@ def load_config(path=None, overrides=()):
         ConfigError: one line naming the file or key, the rule and the value.
     """
     out = AttrDict(copy.deepcopy(dict(cfg)))
+    skipped = []
     if path is not None:
         data = _parse_yaml(_read_text(path), str(path))
         if data is None:
@@ -154,7 +155,7 @@ def load_config(path=None, overrides=()):
         if not isinstance(data, dict):
             raise rules.ConfigError(f"{path}: must hold a mapping of keys, got {type(data).__name__}")
         if ppdet.is_ppdet(data):
-            data, _ = ppdet.convert(data, str(path))
+            data, skipped = ppdet.convert(data, str(path))
         for key, value in data.items():
             _check_known(key, str(path))
             out[key] = value
@@ -165,7 +166,9 @@ def load_config(path=None, overrides=()):
             raise rules.ConfigError(f"override: must be KEY=VALUE, got {rules.shown(item)}")
         _check_known(key, "overrides")
         out[key] = _parse_yaml(text, f"override {key}") if text.strip() else None
-    return validate(out)
+    out = validate(out)
+    ppdet.warn_skipped(str(path), skipped)  # once valid: a bad config gets one error line only
+    return out
 
 
 def validate(config):

@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Tuple
 
 from .. import rules
 
-__all__ = ["Tagged", "ConfigWarning", "SCHEDULERS", "is_ppdet", "convert"]
+__all__ = ["Tagged", "ConfigWarning", "SCHEDULERS", "is_ppdet", "convert", "warn_skipped"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +175,7 @@ def convert(data: Dict[Any, Any], where: str) -> Tuple[Dict[str, Any], List[str]
     Returns:
         tuple: ``(keys, skipped)``: cfg keys (``schedule``, ``max_iter``,
         ``snapshot_iter``, ``momentum``, ``weight_decay``) and the names of the
-        sections skipped. A :class:`ConfigWarning` line names the skipped ones.
+        sections skipped (for :func:`warn_skipped`).
 
     Raises:
         ConfigError: one line naming the section or key.
@@ -190,9 +190,16 @@ def convert(data: Dict[Any, Any], where: str) -> Tuple[Dict[str, Any], List[str]
         if theirs in data:
             keys[ours] = data[theirs]
     used = {"LearningRate", "OptimizerBuilder", *_RENAMED}
-    skipped = [str(k) for k in data if k not in used]
+    return keys, [str(k) for k in data if k not in used]
+
+
+def warn_skipped(where: str, skipped: List[str]) -> None:
+    """The one :class:`ConfigWarning` line naming the sections :func:`convert` skipped (none: no line).
+
+    :func:`~paddle_lr.config.load_config` calls it once the cfg is valid, so that a
+    bad config gets its one error line and nothing else.
+    """
     if skipped:
         shown = ", ".join(rules.one_line(k)[:40] for k in skipped[:12]) + (", ..." if len(skipped) > 12 else "")
         warnings.warn(f"{where}: PaddleDetection sections not used here, skipped: {shown}", ConfigWarning,
                       stacklevel=3)
-    return keys, skipped

@@ -158,11 +158,12 @@ def _parser():
 
 def _main(argv):
     args = _parser().parse_args(argv)
+    if args.steps is not None:  # before the cfg, whose warnings would precede the error line
+        rules.integer("--steps", args.steps, low=1, high=rules.MAX_ITERATIONS)
     config = scale_for_batch(load_config_args(args))
     if args.impl is not None:
         config = with_impl(config, args.impl)
-    steps = (config.max_iter if args.steps is None
-             else rules.integer("--steps", args.steps, low=1, high=rules.MAX_ITERATIONS))
+    steps = config.max_iter if args.steps is None else args.steps
     got = run_graph(config, steps, progress=True)
     expected = reference_lr(config, np.arange(steps))
     reference = "lr_at" if config.get("schedule") is None else "reference"
