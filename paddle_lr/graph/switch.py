@@ -40,6 +40,15 @@ class Switch:
             with switch.default():
                 paddle.assign(base, output=lr)
 
+    Cost: each case is one conditional block (``pd_op.if`` on PIR,
+    ``conditional_block`` in the legacy IR) behind two boolean ops (fluid used
+    three). On PIR every branch of every ``pd_op.if`` runs in a sub-interpreter
+    of its own, with its own threads, that copies the value maps of the block
+    around it; a Switch of N cases therefore needs memory and a first run that
+    grow with N times the values around it, i.e. with N**2 for a schedule (see
+    :func:`expected_memory` and docs/scaling.md). Schedules with many
+    boundaries use a branch-free lowering instead (``impl="auto"``).
+
     Args:
         name (str, optional): kept for fluid compatibility; unused.
     """
@@ -113,11 +122,12 @@ with :func:`expected_memory`. See docs/scaling.md for the measurements.
 
 # Peak resident memory (GB) of building and running once the Switch of
 # exponential_with_warmup_decay with N boundaries, alone in a process:
-# a + b*N + c*N**2, fitted to benchmarks/scale_<version>.json (250, 500, 1000
-# boundaries). PIR runs each branch of each pd_op.if in a sub-interpreter of
-# its own (threads included) that copies the enclosing block's value maps,
-# hence the N**2 term; the legacy executor's conditional_block ops cost less.
-_MEMORY_MODEL = {"pir": (0.30, 1.6e-3, 5.0e-6), "legacy": (0.25, 1.0e-3, 1.3e-6)}
+# a + b*N + c*N**2, fitted to benchmarks/scale_<version>.json (3.3.1: 0.81 GB
+# at 250 and 1.88 GB at 500 boundaries, killed past 4 GB at 1000; 2.6.2: 0.52,
+# 0.91 and 2.05 GB at 250, 500 and 1000, killed past 4 GB at 2000). PIR runs
+# each branch of each pd_op.if in a sub-interpreter of its own (threads
+# included) that copies the enclosing block's value maps, hence the N**2 term.
+_MEMORY_MODEL = {"pir": (0.30, 9.0e-4, 4.5e-6), "legacy": (0.26, 8.1e-4, 9.8e-7)}
 
 
 def expected_memory(cases: int) -> float:
