@@ -15,6 +15,8 @@
     ``<lowering>`` among ``switch``, ``branchless``, ``auto``, or ``fluid``:
     Paddle's own originals, ``paddle.optimizer.lr.piecewise_decay`` and
     ``linear_lr_warmup`` (they build only in the legacy IR, paddlepaddle 2.6).
+    ``wpw_auto`` is both defaults: ``piecewise_decay``'s ``auto`` under
+    ``linear_lr_warmup``'s ``switch``.
 """
 from typing import Any, Optional, Tuple
 
