@@ -13,6 +13,7 @@ _IMPLS = ", ".join(map(repr, IMPLS))
 
 import paddle_lr
 from paddle_lr import config
+from paddle_lr.graph import ir
 from paddle_lr.rules import ConfigError, ConfigTypeError, ScheduleWarning
 
 CONFIGS = pathlib.Path(__file__).resolve().parent.parent / "configs"
@@ -125,7 +126,7 @@ LIMITS = [
     (["max_iter=10000000000000000000000"], "max_iter: must be <= 100000000, got 10000000000000000000000"),
     (["max_iter=100000001"], "max_iter: must be <= 100000000, got 100000001"),
     (["lr_steps=[10, 100000001]"], "lr_steps[1]: must be <= 100000000, got 100000001"),
-    ([f"lr_steps={list(range(1, 1002))}"], "lr_steps: must hold at most 1000 steps, got 1001"),
+    ([f"lr_steps={list(range(1, 10002))}"], "lr_steps: must hold at most 10000 steps, got 10001"),
     (["warm_up_iter=1e9"], "warm_up_iter: must be <= 1e+08, got 1000000000.0"),
     (["snapshot_iter=100000001"], "snapshot_iter: must be <= 100000000, got 100000001"),
     (["image_size=4096"], "image_size: must be <= 2048, got 4096"),
@@ -343,3 +344,15 @@ def test_limits_are_documented():
                      f"0 to {rules.MAX_SEED} (2**32 - 1)", f"{rules.FLOAT32_MAX:g}"):
         assert shown_as in text, shown_as
     assert (rules.MAX_IMAGES, rules.MAX_IMAGES // 1000) == (10 ** 9, 10 ** 6)
+
+
+def test_many_lr_steps_default_to_the_branch_free_lookup(static_mode):
+    """2000 lr_steps (a decay every epoch of a long run) load, and lr_impl auto builds the table lookup."""
+    loaded = config.load_config(None, [f"lr_steps={list(range(10, 20010, 10))}", "max_iter=20010", "warm_up_iter=4"])
+    assert loaded.lr_impl == "auto"
+    main, startup = paddle.static.Program(), paddle.static.Program()
+    with paddle.utils.unique_name.guard(), paddle.static.program_guard(main, startup), warnings.catch_warnings():
+        warnings.simplefilter("error", ScheduleWarning)
+        config.build_lr(loaded)
+    names = ir.op_names(main, nested=True)
+    assert not any(name.endswith(("if", "conditional_block")) for name in names), names

@@ -145,7 +145,7 @@ BAD_SPECS = [
     ({"fn": "piecewise_decay", "args": {"1": 2}}, "schedule.args: missing a required argument: 'boundaries'"),
     (_spec("piecewise_decay", boundaries=[1], values=[1, 2], gamma=3),
      "schedule.args: got an unexpected keyword argument 'gamma'"),
-    ({"fn": "piecewise_decay", "args": {"boundaries": list(range(1, 12000))}}, "schedule: too large a spec"),
+    ({"fn": "piecewise_decay", "args": {"boundaries": list(range(1, 120000))}}, "schedule: too large a spec"),
 ]
 
 

@@ -121,7 +121,7 @@ KEYS = {
                      "linear warmup length, iterations (0: none; may be fractional)"),
     "warm_up_factor": (1.0 / 3.0, functools.partial(_real, low=0.0, high=_F32),
                        "lr multiplier at iteration 0 of the warmup (1: no warmup)"),
-    # At most rules.MAX_BOUNDARIES (1000) entries, each at most 10**8 iterations.
+    # At most rules.MAX_BOUNDARIES (10000) entries, each at most 10**8 iterations.
     "lr_steps": ([120000, 160000],
                  functools.partial(rules.increasing_steps, high=_ITERS, max_count=rules.MAX_BOUNDARIES),
                  "iterations (absolute, counted from 0) at which lr is multiplied by lr_gamma"),
@@ -129,8 +129,9 @@ KEYS = {
     # Its count against lr_steps is checked in validate().
     "lr_values": (None, _optional(functools.partial(rules.piecewise_values, high=_F32)),
                   "explicit lr per segment, len(lr_steps) + 1 (null: learning_rate * lr_gamma**i)"),
-    "lr_impl": ("switch", lambda k, v: rules.choice(k, v, IMPLS),
-                "graph lowering: switch (the original Switch graph) or branchless"),
+    "lr_impl": ("auto", lambda k, v: rules.choice(k, v, IMPLS),
+                "graph lowering: auto (switch up to 100 lr_steps, branchless past them), switch (the "
+                "original Switch graph, memory growing with the square of lr_steps) or branchless"),
     # Any of fluid's in-graph schedules and their compositions, as a registry spec; when
     # given, it replaces the R-CNN schedule above (learning_rate ... lr_impl are then unused).
     "schedule": (None, schedule_spec_rule,

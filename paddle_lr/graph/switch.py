@@ -6,7 +6,7 @@ import paddle
 
 from . import ir
 
-__all__ = ["Switch", "SWITCH_MAX_CASES", "expected_memory", "resolve_lowering"]
+__all__ = ["Switch", "SWITCH_MAX_CASES", "expected_memory", "auto_lowering", "resolve_lowering"]
 
 
 def _check_condition(condition):
@@ -149,6 +149,16 @@ def expected_memory(cases: int) -> float:
     return a + b * cases + c * cases * cases
 
 
+def auto_lowering(cases: int) -> str:
+    """What ``impl="auto"`` builds for ``cases`` boundaries: ``"switch"`` up to
+    :data:`SWITCH_MAX_CASES`, ``"branchless"`` past it.
+
+    >>> auto_lowering(2), auto_lowering(2000)
+    ('switch', 'branchless')
+    """
+    return "switch" if cases <= SWITCH_MAX_CASES else "branchless"
+
+
 def resolve_lowering(impl: str, cases: int, name: str = "boundaries") -> str:
     """The lowering a schedule builds: ``impl``, with ``"auto"`` resolved by the count.
 
@@ -173,7 +183,7 @@ def resolve_lowering(impl: str, cases: int, name: str = "boundaries") -> str:
     from ..rules import ScheduleWarning
 
     if impl == "auto":
-        return "switch" if cases <= SWITCH_MAX_CASES else "branchless"
+        return auto_lowering(cases)
     if impl == "switch" and cases > SWITCH_MAX_CASES:
         warnings.warn(
             f"{name}: {cases} boundaries as a Switch (impl='switch') need about "

@@ -15,6 +15,7 @@ import paddle
 from tqdm import tqdm
 
 from .. import rules
+from ..graph.switch import auto_lowering
 from ..config import build_lr, reference_lr, schedule_spec, warmup_iters, with_impl
 from ..schedules import registry
 from ..planning import scale_for_batch
@@ -136,9 +137,9 @@ def _kernels(config):
 
 
 def _impl_label(config):
-    """The lowering in words: ``lr_impl`` for the R-CNN schedule, each spec schedule's ``impl``."""
+    """The lowering built, in words: for the R-CNN schedule ``lr_impl`` (``auto`` resolved), each spec schedule's ``impl``."""
     if config.get("schedule") is None:
-        return config.lr_impl
+        return auto_lowering(len(config.lr_steps)) if config.lr_impl == "auto" else config.lr_impl
     impls, spec = [], config.schedule
     while isinstance(spec, dict):
         if "impl" in spec["args"]:
