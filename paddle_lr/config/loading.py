@@ -5,11 +5,13 @@ Plain data: this module does not import Paddle.
 import copy
 import difflib
 import re
+import warnings
 
 import yaml
 
 from .. import rules
 from . import ppdet
+from ..schedules.lowerings import SWITCH_MAX_CASES
 from .keys import ARG_KEYS, KEYS, AttrDict, cfg
 
 __all__ = ["load_config", "validate"]
@@ -209,6 +211,12 @@ def validate(config):
         rules.warn_schedule(
             out.lr_steps, out.warm_up_iter, out.warm_up_factor, max_iter=out.max_iter, lr_gamma=out.lr_gamma
         )
+    if out.lr_impl == "switch" and len(out.lr_steps) > SWITCH_MAX_CASES:
+        warnings.warn(
+            f"lr_impl: 'switch' with {len(out.lr_steps)} lr_steps builds one conditional block each, "
+            f"and a Switch's memory grows with their square (docs/scaling.md); lr_impl: auto (the "
+            f"default, the lookup past {SWITCH_MAX_CASES}) gives the same values in constant memory",
+            rules.ScheduleWarning, stacklevel=2)
     return out
 
 

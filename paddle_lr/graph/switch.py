@@ -4,6 +4,7 @@ import functools
 
 import paddle
 
+from ..schedules.lowerings import SWITCH_MAX_CASES, auto_lowering
 from . import ir
 
 __all__ = ["Switch", "SWITCH_MAX_CASES", "expected_memory", "auto_lowering", "resolve_lowering"]
@@ -110,15 +111,8 @@ class Switch:
         return False
 
 
-# -- what a Switch with many cases costs ----------------------------------------
+# -- what a Switch with many cases costs (SWITCH_MAX_CASES: schedules/lowerings.py) --
 
-SWITCH_MAX_CASES = 100
-"""The most boundaries a schedule's default lowering (``impl="auto"``) builds as a Switch.
-
-Past this count the default is the bit-identical branch-free lowering; an
-explicit ``impl="switch"`` past it warns (:class:`~paddle_lr.ScheduleWarning`)
-with :func:`expected_memory`. See docs/scaling.md for the measurements.
-"""
 
 # Peak resident memory (GB) of building and running once the Switch of
 # exponential_with_warmup_decay with N boundaries, alone in a process:
@@ -147,16 +141,6 @@ def expected_memory(cases: int) -> float:
     """
     a, b, c = _MEMORY_MODEL[ir.ir_name()]
     return a + b * cases + c * cases * cases
-
-
-def auto_lowering(cases: int) -> str:
-    """What ``impl="auto"`` builds for ``cases`` boundaries: ``"switch"`` up to
-    :data:`SWITCH_MAX_CASES`, ``"branchless"`` past it.
-
-    >>> auto_lowering(2), auto_lowering(2000)
-    ('switch', 'branchless')
-    """
-    return "switch" if cases <= SWITCH_MAX_CASES else "branchless"
 
 
 def resolve_lowering(impl: str, cases: int, name: str = "boundaries") -> str:

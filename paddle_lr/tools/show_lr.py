@@ -15,7 +15,7 @@ import paddle
 from tqdm import tqdm
 
 from .. import rules
-from ..graph.switch import auto_lowering
+from ..schedules.lowerings import auto_lowering
 from ..config import build_lr, reference_lr, schedule_spec, warmup_iters, with_impl
 from ..schedules import registry
 from ..planning import scale_for_batch
