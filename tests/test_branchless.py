@@ -23,6 +23,7 @@ def test_one_lookup_whatever_the_boundaries(runner, count):
     assert computed == ["increment", "searchsorted", "index_select"]  # no cast: integer thresholds
 
 
+@pytest.mark.filterwarnings("ignore:warmup_iter.*covers boundaries:paddle_lr.rules.ScheduleWarning")  # a golden case is deliberately so
 @pytest.mark.parametrize("case", golden_params())
 def test_untabulated_warmup_matches_golden(runner, monkeypatch, case):
     # Warmups longer than the table limit compute the ramp in the graph instead.

@@ -223,6 +223,7 @@ _PAST_2_24 = [2 ** 24 - 2, 2 ** 24 - 1, 2 ** 24, 2 ** 24 + 1, 2 ** 24 + 2, 2 ** 
         0.01, [6, 2 ** 24 + 1, 2 ** 24 + 3, 2 ** 25 + 1], [0.01, 0.001, 0.0001, 1e-5, 1e-6], 4.5, 1 / 3, impl=impl),
         id="seed"),
 ])
+@pytest.mark.filterwarnings("ignore:.*past 2\\*\\*24 steps:paddle_lr.rules.ScheduleWarning")  # the point of the test
 def test_branchless_equals_switch_past_2_24(runner, build):
     steps = list(range(0, 12)) + _PAST_2_24
     got = {}
