@@ -472,9 +472,10 @@ def test_dygraph_traps_as_documented(call, cls, theirs, ours):
     assert theirs != ours
 
 
-def test_docs_table_is_the_registry():
-    assert markdown_table() in DOCS.read_text(encoding="utf-8"), (
-        "docs/family.md's table is not the registry's: paste the output of "
+@pytest.mark.parametrize("doc", [DOCS, DOCS.parents[1] / "README.md"], ids=["docs-family", "readme"])
+def test_docs_table_is_the_registry(doc):
+    assert markdown_table() in doc.read_text(encoding="utf-8"), (
+        f"{doc.name}'s table is not the registry's: paste the output of "
         "python -c 'from paddle_lr.schedules.registry import markdown_table; print(markdown_table())'")
 
 
