@@ -20,40 +20,8 @@ Batch scaling (:func:`total_batch`, :func:`scale_for_batch`) lives in
 """
 from .keys import KEYS, AttrDict, cfg
 from .loading import load_config, validate
-from .build import (
-    boundary_marks,
-    build_lr,
-    build_lr_scheduler,
-    build_optimizer,
-    build_static_lr,
-    counter_begin,
-    describe,
-    reference_lr,
-    schedule_args,
-    schedule_spec,
-    warmup_iters,
-    with_impl,
-)
+from . import build
+from .build import *  # noqa: F401,F403  (the builders: build.__all__)
 from ..planning import scale_for_batch, total_batch
 
-__all__ = [
-    "AttrDict",
-    "cfg",
-    "KEYS",
-    "load_config",
-    "validate",
-    "schedule_args",
-    "total_batch",
-    "scale_for_batch",
-    "build_lr",
-    "build_static_lr",
-    "build_lr_scheduler",
-    "build_optimizer",
-    "schedule_spec",
-    "with_impl",
-    "counter_begin",
-    "reference_lr",
-    "warmup_iters",
-    "boundary_marks",
-    "describe",
-]
+__all__ = ["AttrDict", "cfg", "KEYS", "load_config", "validate", "total_batch", "scale_for_batch", *build.__all__]

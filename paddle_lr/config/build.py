@@ -216,10 +216,7 @@ def build_static_lr(config):
     if paddle.in_dynamic_mode():
         raise rules.ConfigError("build_static_lr: Paddle is in dynamic mode; call paddle.enable_static() "
                                 "or use build_lr_scheduler")
-    with warnings.catch_warnings():
-        # validate() already warned about this schedule, under the cfg's key names.
-        warnings.simplefilter("ignore", rules.ScheduleWarning)
-        return registry.build(schedule_spec(config))
+    return _build(config)
 
 
 def build_lr_scheduler(config):
@@ -239,7 +236,12 @@ def build_lr_scheduler(config):
     if not paddle.in_dynamic_mode():
         raise rules.ConfigError("build_lr_scheduler: Paddle is in static mode; call paddle.disable_static() "
                                 "or use build_static_lr")
+    return _build(config)
+
+
+def _build(config):
     with warnings.catch_warnings():
+        # validate() already warned about this schedule, under the cfg's key names.
         warnings.simplefilter("ignore", rules.ScheduleWarning)
         return registry.build(schedule_spec(config))
 

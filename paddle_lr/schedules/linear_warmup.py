@@ -56,7 +56,7 @@ def reference(steps, learning_rate, warmup_steps, start_lr, end_lr) -> np.ndarra
 
 def check(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "switch") -> Dict[str, Any]:
     """The arguments, checked: ``warmup_steps >= 0``, ``start_lr`` and ``end_lr`` numbers >= 0."""
-    rules.choice("impl", impl, tuple(_LOWERINGS))
+    rules.choice("impl", impl, tuple(LOWERINGS))
     return dict(
         learning_rate=learning_rate_arg("learning_rate", learning_rate),
         warmup_steps=rules.real("warmup_steps", warmup_steps, low=0.0),
@@ -91,7 +91,7 @@ def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = 
     [0.003333, 0.005, 0.006667, 0.008333, 0.01, 0.01, 0.001, 0.001, 0.001, 0.0001, 0.0001]
     """
     args = check(learning_rate, warmup_steps, start_lr, end_lr, impl)
-    lower = _LOWERINGS[args.pop("impl")]
+    lower = LOWERINGS[args.pop("impl")]
     return graph_or_twin(NAME, args, lower)
 
 
@@ -135,11 +135,9 @@ def _branchless(counter, learning_rate, warmup_steps, start_lr, end_lr):
 _branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, not the float32 step
 
 # impl name -> lower(step, learning_rate, warmup_steps, start_lr, end_lr); other lowerings add themselves here.
-_LOWERINGS = {"switch": _switch, "branchless": _branchless}
+LOWERINGS = {"switch": _switch, "branchless": _branchless}
 
 SCHEDULE = register_module(
     __name__,
-    impls=_LOWERINGS.keys(),  # a live view: lowerings added later show
-    options=("impl",),
     summary="start_lr + (end_lr - start_lr) * step / warmup_steps while step < warmup_steps, then learning_rate",
 )

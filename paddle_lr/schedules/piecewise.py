@@ -56,7 +56,7 @@ def check(boundaries, values, impl: str = "auto") -> Dict[str, Any]:
     Boundaries are whole steps >= 1, strictly increasing, at least one (fluid's
     Switch needs a case); values are numbers >= 0, one more than the boundaries.
     """
-    rules.choice("impl", impl, ("auto", *_LOWERINGS))
+    rules.choice("impl", impl, ("auto", *LOWERINGS))
     boundaries = rules.increasing_steps("boundaries", boundaries)
     if not boundaries:
         raise rules.ConfigError("boundaries: must hold at least one step, got []")
@@ -86,7 +86,7 @@ def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "aut
     [0.1, 0.1, 0.01]
     """
     args = check(boundaries, values, impl)
-    lower = _LOWERINGS[resolve_lowering(args.pop("impl"), len(args["boundaries"]))]
+    lower = LOWERINGS[resolve_lowering(args.pop("impl"), len(args["boundaries"]))]
     return graph_or_twin(NAME, args, lower)
 
 
@@ -115,11 +115,9 @@ def _branchless(counter, boundaries, values):
 _branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, not the float32 step
 
 # impl name -> lower(step, boundaries, values); other lowerings add themselves here.
-_LOWERINGS = {"switch": _switch, "branchless": _branchless}
+LOWERINGS = {"switch": _switch, "branchless": _branchless}
 
 SCHEDULE = register_module(
     __name__,
-    impls=_LOWERINGS.keys(),  # a live view: lowerings added later show
-    options=("impl",),
     summary="values[i] while step < boundaries[i], then values[-1]",
 )

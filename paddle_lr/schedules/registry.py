@@ -133,7 +133,8 @@ def register_module(module_name: str, **fields: Any) -> Schedule:
 
     The module names its public function in ``NAME`` and defines
     ``reference``, ``check`` and, for the schedules without control flow,
-    ``ops``; ``fields`` are the rest of the :class:`Schedule` record
+    ``ops``, or, for those with several lowerings, ``LOWERINGS`` (impl name ->
+    lowering: they take ``impl=``); ``fields`` are the rest of the :class:`Schedule` record
     (``kernels``, ``summary``, ...). Each schedule module ends with one call::
 
         SCHEDULE = register_module(__name__, kernels=("cos",), summary="...")
@@ -142,6 +143,9 @@ def register_module(module_name: str, **fields: Any) -> Schedule:
         The record.
     """
     module = sys.modules[module_name]
+    lowerings = getattr(module, "LOWERINGS", None)
+    if lowerings is not None:  # impl name -> lowering; a live view, so lowerings added later show
+        fields = {"impls": lowerings.keys(), "options": ("impl",), **fields}
     return register(Schedule(
         name=module.NAME,
         build=getattr(module, module.NAME),
