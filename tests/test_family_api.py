@@ -5,7 +5,6 @@ the values are compared with theirs, bit for bit; on 3.x (where they raise
 under PIR) the same programs are compared with the reference.
 """
 import inspect
-import json
 import pathlib
 import re
 
@@ -477,12 +476,3 @@ def test_docs_table_is_the_registry(doc):
     assert markdown_table() in doc.read_text(encoding="utf-8"), (
         f"{doc.name}'s table is not the registry's: paste the output of "
         "python -c 'from paddle_lr.schedules.registry import markdown_table; print(markdown_table())'")
-
-
-def test_golden_file_is_the_shared_one():
-    """tests/data/family_traces.json is a copy of the shared golden file when that is at hand."""
-    shared = pathlib.Path(__file__).resolve().parents[2] / "shared" / "golden" / "family_traces.json"
-    if not shared.exists():
-        pytest.skip("no shared golden directory here")
-    ours = json.loads((pathlib.Path(__file__).parent / "data" / "family_traces.json").read_text())
-    assert ours == json.loads(shared.read_text())

@@ -86,10 +86,11 @@ def test_dygraph_twin_matches_golden(case):
     assert first_mismatch(steps, got, case["expected"]) is None, first_mismatch(steps, got, case["expected"])
 
 
-def test_golden_file_is_the_shared_one():
-    """tests/data/fluid_traces.json is a copy of the shared golden file when that is at hand."""
-    shared = pathlib.Path(__file__).resolve().parents[2] / "shared" / "golden" / "fluid_traces.json"
+@pytest.mark.parametrize("name", ["fluid_traces.json", "family_traces.json"])
+def test_golden_files_are_the_shared_ones(name):
+    """The golden files in tests/data are copies of ../shared/golden's, when that is beside the clone."""
+    shared = pathlib.Path(__file__).resolve().parents[2] / "shared" / "golden" / name
     if not shared.exists():
         pytest.skip("no shared golden directory beside the clone")
-    ours = json.loads((pathlib.Path(__file__).parent / "data" / "fluid_traces.json").read_text())
-    assert ours == json.loads(shared.read_text())
+    ours = json.loads((pathlib.Path(__file__).parent / "data" / name).read_text())
+    assert ours == json.loads(shared.read_text()), f"tests/data/{name} differs from {shared}"
