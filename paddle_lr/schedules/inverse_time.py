@@ -45,11 +45,8 @@ check = functools.partial(check_decay, rate_low_open=False)
 def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):
     """Inverse time decay on the decay counter, as ``fluid.layers.inverse_time_decay``.
 
-    Args:
-        learning_rate (float|Tensor): the initial lr, or another schedule's tensor (twin in dygraph).
-        decay_steps (float): steps per decay (> 0).
-        decay_rate (float): the rate per ``decay_steps`` (>= 0).
-        staircase (bool): decay at whole multiples of ``decay_steps`` only.
+    Takes :func:`~paddle_lr.exponential_decay`'s arguments; here ``decay_rate`` is
+    the rate per ``decay_steps`` in the denominator (>= 0).
 
     Returns:
         The lr, as every family function (see :mod:`paddle_lr.schedules`).
