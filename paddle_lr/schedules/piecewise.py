@@ -21,7 +21,6 @@ gets its own (``learning_rate_0``, ``learning_rate_1``, ...).
 from typing import Any, Dict, List, Sequence
 
 import numpy as np
-import paddle
 from paddle.tensor.creation import fill_constant
 from paddle.utils import unique_name
 

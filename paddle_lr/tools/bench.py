@@ -19,7 +19,7 @@ timing (default)
 import json
 import sys
 
-from ..bench import cases, harness, report
+from ..bench import harness
 from ..bench.cases import IMPLS, WORKLOADS
 from ..bench.report import TARGETS, evaluate_targets, format_scale, format_table
 from ._cli import ArgumentParser, UsageError, run
