@@ -15,7 +15,7 @@ def test_quick_json_records(capsys):
     assert bench.main(["--json", "--repeats", "2", "--boundaries", "2", "--quick"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert {(r["impl"], r["workload"], r["boundaries"]) for r in records} == {
-        (impl, workload, 0 if impl == "floor" else 2)
+        (impl, workload, 0 if cases.boundless(impl) else 2)
         for impl in bench.IMPLS
         if cases.available(impl)
         for workload in bench.WORKLOADS
@@ -96,6 +96,17 @@ def test_targets_are_ratios_of_the_records():
     assert got["overhead(pw_branchless) / overhead(pw_fluid) @2"] == (pytest.approx(0.32), 0.3, False)
     assert got["step(wpw_auto) / step(wpw_fluid) @2"][0] is None
     assert len(got) == len(bench.TARGETS)
+
+
+@pytest.mark.parametrize("name", sorted(cases.ARITHMETIC))
+def test_arithmetic_schedules_compare_with_paddles_own(name):
+    records = [_rec("floor", "bare", 0, 100.0), _rec(name, "bare", 0, 150.0), _rec(f"{name}_fluid", "bare", 0, 200.0)]
+    assert report.evaluate_comparisons(records) == [
+        (f"step({name}) / step({name}_fluid)", "bare", pytest.approx(0.75), None, None)]
+    for r in records:
+        r.update(build_ms=1.0, first_run_ms=1.0, ops=7, runs=4)
+    table = report.format_table(records, expected_runs=4)
+    assert table.endswith(f"step({name}) / step({name}_fluid)  0.750"), table
 
 
 def test_table_names_every_target(capsys):

@@ -17,13 +17,30 @@
     ``linear_lr_warmup`` (they build only in the legacy IR, paddlepaddle 2.6).
     ``wpw_auto`` is both defaults: ``piecewise_decay``'s ``auto`` under
     ``linear_lr_warmup``'s ``switch``.
+``<schedule>`` / ``<schedule>_fluid``
+    the family's arithmetic schedules (:data:`ARITHMETIC`: ``exponential_decay``,
+    ``natural_exp_decay``, ``inverse_time_decay``, ``polynomial_decay``,
+    ``cosine_decay``, ``noam_decay``), ``paddle_lr``'s and Paddle's own; they
+    have no boundaries and are measured once, as 0.
 """
 from typing import Any, Optional, Tuple
 
-__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "available", "schedule", "build"]
+__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "available", "boundless", "schedule", "build"]
 
 FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto"))
-IMPLS = ("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY
+
+# The arithmetic schedules' arguments: the detection, classification and
+# transformer settings their users run (the counts are steps).
+ARITHMETIC = {
+    "exponential_decay": dict(learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=True),
+    "natural_exp_decay": dict(learning_rate=0.05, decay_steps=300, decay_rate=0.3, staircase=False),
+    "inverse_time_decay": dict(learning_rate=0.1, decay_steps=50, decay_rate=0.5, staircase=False),
+    "polynomial_decay": dict(learning_rate=0.01, decay_steps=5000, end_learning_rate=0.0001, power=0.9, cycle=False),
+    "cosine_decay": dict(learning_rate=0.1, step_each_epoch=100, epochs=12),
+    "noam_decay": dict(d_model=512, warmup_steps=4000, learning_rate=1.0),
+}
+IMPLS = (("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY
+         + tuple(f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid")))
 WORKLOADS = ("bare", "train")
 
 # The schedule every configuration runs: warmup, then boundaries every 100 steps.
@@ -42,6 +59,11 @@ def available(impl: str) -> bool:
     from ..graph import ir
 
     return not (impl.endswith("_fluid") and ir.is_pir())
+
+
+def boundless(impl: str) -> bool:
+    """Whether ``impl`` has no boundaries (measured once, at the count 0)."""
+    return impl == "floor" or impl.replace("_fluid", "") in ARITHMETIC
 
 
 def schedule(boundaries: int):
@@ -76,6 +98,12 @@ def _lr(paddle, impl, boundaries) -> Tuple[Any, Optional[Any]]:
         return LR, None
     if impl in FAMILY:
         return _family(paddle, impl, boundaries), None
+    if boundless(impl):
+        from ..schedules.registry import REGISTRY
+
+        name = impl.replace("_fluid", "")
+        fn = getattr(paddle.optimizer.lr, name) if impl.endswith("_fluid") else REGISTRY[name].build
+        return fn(**ARITHMETIC[name]), None
     bounds, values = schedule(boundaries)
     if impl == "lrscheduler":
         sched = paddle.optimizer.lr.LinearWarmup(

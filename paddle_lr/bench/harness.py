@@ -92,7 +92,7 @@ def _configs(impls, workloads, boundaries):
         for impl in impls:
             if not cases.available(impl):
                 continue
-            for count in [0] if impl == "floor" else boundaries:
+            for count in [0] if cases.boundless(impl) else boundaries:
                 yield impl, workload, count
 
 
@@ -103,7 +103,7 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         impls (list[str]): from :data:`paddle_lr.bench.cases.IMPLS` (those not
             :func:`~paddle_lr.bench.cases.available` here are left out).
         workloads (list[str]): from :data:`paddle_lr.bench.cases.WORKLOADS`.
-        boundaries (list[int]): boundary counts (``floor`` is measured once, as 0).
+        boundaries (list[int]): boundary counts (``floor`` and the arithmetic schedules are measured once, as 0).
         repeats (int): interleaved rounds.
         runs (int): timed runs per configuration per round, at most.
         warmup_runs (int): untimed runs per configuration before timing (>= 1).

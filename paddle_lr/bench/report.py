@@ -1,7 +1,10 @@
 """The bench's tables and targets, from its records (no Paddle)."""
 from typing import List, Optional, Tuple
 
-__all__ = ["TARGETS", "evaluate_targets", "format_table", "format_scale", "find"]
+from .cases import ARITHMETIC
+
+__all__ = ["TARGETS", "COMPARISONS", "evaluate_targets", "evaluate_comparisons", "format_table", "format_scale",
+           "find"]
 
 # (name, workload, numerator, denominator, bound, kind); kind "overhead" divides
 # the overheads over floor, "step" the step times.
@@ -17,6 +20,12 @@ TARGETS = (
      "overhead"),
 )
 
+# The arithmetic schedules against Paddle's own, as step ratios with no bound:
+# their graphs are fluid's op for op, so these show the run's noise as much as
+# any cost (the issue's bound for them is on ops, tests/test_scale.py).
+COMPARISONS = tuple((f"step({name}) / step({name}_fluid)", "bare", (name, 0), (f"{name}_fluid", 0), None, "step")
+                    for name in ARITHMETIC)
+
 
 def find(records, impl, workload, boundaries) -> Optional[dict]:
     """The record of one configuration, or None."""
@@ -26,18 +35,20 @@ def find(records, impl, workload, boundaries) -> Optional[dict]:
     return None
 
 
-def evaluate_targets(records) -> List[Tuple]:
+def evaluate_targets(records, targets=TARGETS) -> List[Tuple]:
     """The issue's targets, as ratios of this run's records.
 
     Args:
         records (list[dict]): from :func:`paddle_lr.bench.harness.measure`.
+        targets (tuple): :data:`TARGETS` or :data:`COMPARISONS`.
 
     Returns:
         list[tuple]: ``(name, workload, ratio or None, bound, passed or None)``;
-        None where a configuration the ratio needs was not measured.
+        None where a configuration the ratio needs was not measured, or where
+        there is no bound.
     """
     out = []
-    for name, workload, num, den, bound, kind in TARGETS:
+    for name, workload, num, den, bound, kind in targets:
         a = find(records, num[0], workload, num[1])
         b = find(records, den[0], workload, den[1])
         floor = find(records, "floor", workload, 0)
@@ -45,8 +56,13 @@ def evaluate_targets(records) -> List[Tuple]:
         if a and b and (kind == "step" or floor):
             base = floor["step_us"] if kind == "overhead" else 0.0
             ratio = (a["step_us"] - base) / (b["step_us"] - base)
-        out.append((name, workload, ratio, bound, None if ratio is None else ratio <= bound))
+        out.append((name, workload, ratio, bound, None if ratio is None or bound is None else ratio <= bound))
     return out
+
+
+def evaluate_comparisons(records) -> List[Tuple]:
+    """:data:`COMPARISONS` of this run: ``(name, workload, ratio, None, None)``, measured ones only."""
+    return [c for c in evaluate_targets(records, COMPARISONS) if c[2] is not None]
 
 
 def format_table(records, expected_runs) -> str:
@@ -60,6 +76,7 @@ def format_table(records, expected_runs) -> str:
         str: the table.
     """
     lines = []
+    width = max([14] + [len(r["impl"]) for r in records])
     for workload in ("bare", "train"):
         rows = [r for r in records if r["workload"] == workload]
         if not rows:
@@ -67,7 +84,7 @@ def format_table(records, expected_runs) -> str:
         floor = find(records, "floor", workload, 0)
         lines.append(f"workload {workload}")
         lines.append(
-            f"  {'impl':14s} {'bounds':>6s} {'step_us':>10s} {'over_floor':>10s} "
+            f"  {'impl':{width}s} {'bounds':>6s} {'step_us':>10s} {'over_floor':>10s} "
             f"{'build_ms':>9s} {'first_ms':>9s} {'ops':>5s} {'runs':>5s}"
         )
         for r in rows:
@@ -76,15 +93,22 @@ def format_table(records, expected_runs) -> str:
             notes += ["timed on its own, after the others"] if r.get("isolated") else []
             capped = f"  ({'; '.join(notes)})" if notes else ""
             lines.append(
-                f"  {r['impl']:14s} {r['boundaries']:6d} {r['step_us']:10.1f} {over} "
+                f"  {r['impl']:{width}s} {r['boundaries']:6d} {r['step_us']:10.1f} {over} "
                 f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} {r['runs']:5d}{capped}"
             )
     lines.append("targets")
-    for name, workload, ratio, bound, passed in evaluate_targets(records):
+    targets = evaluate_targets(records)
+    width = max(len(t[0]) for t in targets)
+    for name, workload, ratio, bound, passed in targets:
         if ratio is None:
-            lines.append(f"  {workload:5s} {name:50s} n/a (not measured)")
+            lines.append(f"  {workload:5s} {name:{width}s} n/a (not measured)")
         else:
-            lines.append(f"  {workload:5s} {name:50s} {ratio:6.3f} <= {bound:<5} {'PASS' if passed else 'FAIL'}")
+            lines.append(f"  {workload:5s} {name:{width}s} {ratio:6.3f} <= {bound:<5} {'PASS' if passed else 'FAIL'}")
+    comparisons = evaluate_comparisons(records)
+    if comparisons:
+        lines.append("against Paddle's own (the same ops; no bound)")
+        width = max(len(c[0]) for c in comparisons)
+        lines.extend(f"  {workload:5s} {name:{width}s} {ratio:6.3f}" for name, workload, ratio, _, _ in comparisons)
     return "\n".join(lines)
 
 

@@ -6,10 +6,11 @@ timing (default)
     the median wall time of one ``Executor.run`` for each implementation (see
     :mod:`paddle_lr.bench.cases`: ``floor``, the seed schedule's ``switch`` /
     ``branchless`` / ``auto``, Paddle's host-side ``lrscheduler``, and the
-    family's ``pw_*`` / ``wpw_*`` including Paddle's own ``*_fluid`` originals
-    on 2.6) on the ``bare`` and ``train`` workloads at several boundary counts,
+    family's ``pw_*`` / ``wpw_*`` and arithmetic schedules, with Paddle's own
+    ``*_fluid`` originals on 2.6) on the ``bare`` and ``train`` workloads at several boundary counts,
     all in one process, in interleaved rounds (:func:`paddle_lr.bench.harness.measure`);
-    the table ends with the issue's targets as ratios of this run, PASS or FAIL.
+    the table ends with the issue's targets as ratios of this run, PASS or FAIL,
+    and the arithmetic schedules' step ratios against Paddle's own.
 ``--scale``
     each (impl, boundaries) in a child process of its own, its resident memory
     polled and the child killed past ``--memory-limit-mb``: peak memory, build
@@ -28,8 +29,8 @@ __all__ = ["main", "IMPLS", "WORKLOADS", "TARGETS", "evaluate_targets", "format_
 
 DEFAULT_BOUNDARIES = (2, 10, 100, 1000)
 SCALE_BOUNDARIES = (250, 500, 1000, 2000)
-SCALE_IMPLS = ("switch", "branchless", "auto", "pw_fluid", "pw_switch", "pw_branchless", "wpw_fluid",
-               "wpw_switch", "wpw_branchless")
+SCALE_IMPLS = ("switch", "branchless", "auto", "pw_fluid", "pw_switch", "pw_branchless", "pw_auto", "wpw_fluid",
+               "wpw_switch", "wpw_branchless", "wpw_auto")
 
 
 def _main(argv):
