@@ -7,8 +7,9 @@ import pytest
 from paddle_lr.bench import cases, harness, report
 from paddle_lr.tools import bench
 
-KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated"}
-SCALE_KEYS = KEYS | {"peak_rss_mb", "watched_peak_mb", "threads", "killed", "wall_s"}
+KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
+        "instance_step_us"}
+SCALE_KEYS = KEYS - {"instance_step_us"} | {"peak_rss_mb", "watched_peak_mb", "threads", "killed", "wall_s"}
 
 
 def test_quick_json_records(capsys):
@@ -37,6 +38,19 @@ def test_fluid_originals_only_where_they_build():
 
     assert cases.available("pw_fluid") is not ir.is_pir()
     assert all(cases.available(impl) for impl in cases.IMPLS if not impl.endswith("_fluid"))
+
+
+def test_instances_pool_their_runs(capsys):
+    assert bench.main(["--json", "--impls", "floor", "pw_branchless", "--workloads", "bare", "--boundaries", "2",
+                       "--instances", "3", "--repeats", "2", "--runs", "2"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["impl"], r["boundaries"]) for r in records] == [("floor", 0), ("pw_branchless", 2)]
+    for r in records:
+        assert len(r["instance_step_us"]) == 3 and r["runs"] == 3 * 2 * 2, r
+        assert min(r["instance_step_us"]) <= r["step_us"] <= max(r["instance_step_us"])
+    records[1].update(instance_step_us=[90.0, 100.0, 110.0], step_us=100.0)
+    table = report.format_table(records, expected_runs=12)
+    assert table.splitlines()[1].endswith(" spread") and " 20.0%" in table.splitlines()[3], table
 
 
 def test_large_programs_are_timed_on_their_own(monkeypatch):
@@ -122,5 +136,6 @@ def test_bad_arguments_exit_2(capsys):
     assert bench.main(["--repeats", "0"]) == 2
     assert bench.main(["--impls", "fast"]) == 2
     assert bench.main(["--scale", "--memory-limit-mb", "0"]) == 2
+    assert bench.main(["--instances", "0"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 3 and all(line.startswith("error: paddle-lr-bench: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("error: paddle-lr-bench: ") for line in err)

@@ -73,18 +73,26 @@ class Config:
             self.samples.append(elapsed)
         return out
 
-    def record(self):
-        return {
-            "impl": self.impl,
-            "workload": self.workload,
-            "boundaries": self.boundaries,
-            "step_us": statistics.median(self.samples) * 1e6,
-            "build_ms": self.build_ms,
-            "first_run_ms": self.first_run_ms,
-            "ops": self.ops,
-            "runs": len(self.samples),
-            "isolated": self.isolated,
-        }
+    def median_us(self):
+        return statistics.median(self.samples) * 1e6
+
+
+def _record(instances):
+    """The record of one configuration from its instances (programs built alike, timed in the same rounds)."""
+    first = instances[0]
+    pooled = [t for c in instances for t in c.samples]
+    return {
+        "impl": first.impl,
+        "workload": first.workload,
+        "boundaries": first.boundaries,
+        "step_us": statistics.median(pooled) * 1e6,
+        "build_ms": statistics.median(c.build_ms for c in instances),
+        "first_run_ms": statistics.median(c.first_run_ms for c in instances),
+        "ops": first.ops,
+        "runs": len(pooled),
+        "isolated": first.isolated,
+        "instance_step_us": [c.median_us() for c in instances],
+    }
 
 
 def _configs(impls, workloads, boundaries):
@@ -96,8 +104,16 @@ def _configs(impls, workloads, boundaries):
                 yield impl, workload, count
 
 
-def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log=None):
+def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log=None, instances=1):
     """Build, warm up and time every configuration in interleaved rounds.
+
+    Two programs with the same ops can differ by several percent per run for
+    as long as they live (where the executor placed them, not what they
+    compute). ``instances`` builds each configuration that many times, each
+    with its own program, scope and executor, and pools their samples, so that
+    a ratio compares configurations rather than one placement of each; the
+    record keeps each instance's median (``instance_step_us``) to show that
+    spread.
 
     Args:
         impls (list[str]): from :data:`paddle_lr.bench.cases.IMPLS` (those not
@@ -109,6 +125,7 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         warmup_runs (int): untimed runs per configuration before timing (>= 1).
         round_budget_s (float): a configuration stops its round after this long.
         log (file, optional): where to report progress.
+        instances (int): programs built per configuration (>= 1).
 
     Returns:
         list[dict]: one record per configuration.
@@ -118,28 +135,38 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
     dynamic = paddle.in_dynamic_mode()
     paddle.enable_static()
     try:
-        configs = []
+        groups = []
         for impl, workload, count in _configs(impls, workloads, boundaries):
             if log:
                 print(f"building {impl} {workload} {count}", file=log, flush=True)
-            configs.append(Config(paddle, impl, workload, count))
-        shared = [c for c in configs if not c.isolated]
+            groups.append([_fresh(paddle, impl, workload, count) for _ in range(instances)])
+        shared = [c for group in groups if not group[0].isolated for c in group]
         for config in shared:
             config.prepare(paddle, warmup_runs)
         if shared:
             _time_rounds(paddle, shared, repeats, runs, round_budget_s)
-        for config in configs:
-            if config.isolated:
+        for group in groups:
+            if group[0].isolated:
                 if log:
-                    print(f"timing {config.impl} {config.workload} {config.boundaries} on its own",
+                    print(f"timing {group[0].impl} {group[0].workload} {group[0].boundaries} on its own",
                           file=log, flush=True)
-                config.prepare(paddle, warmup_runs)
-                _time_rounds(paddle, [config], repeats, runs, round_budget_s)
-                config.release()
-        return [c.record() for c in configs]
+                for config in group:
+                    config.prepare(paddle, warmup_runs)
+                _time_rounds(paddle, group, repeats, runs, round_budget_s)
+                for config in group:
+                    config.release()
+        return [_record(group) for group in groups]
     finally:
         if dynamic:
             paddle.disable_static()
+
+
+def _fresh(paddle, impl, workload, boundaries):
+    """A Config built under fresh unique names, so that its instances are the same program."""
+    from paddle.utils import unique_name
+
+    with unique_name.guard():
+        return Config(paddle, impl, workload, boundaries)
 
 
 def _time_rounds(paddle, configs, rounds, runs, round_budget_s):
@@ -178,7 +205,8 @@ def _child(impl, boundaries, timed_runs):
     config.prepare(paddle, 1)
     for _ in range(timed_runs):
         config.step(paddle, timed=True)
-    record = config.record()
+    record = _record([config])
+    del record["instance_step_us"]
     record["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     record["threads"] = len(os.listdir("/proc/self/task"))
     print(json.dumps(record), flush=True)

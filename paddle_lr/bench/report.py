@@ -68,6 +68,9 @@ def evaluate_comparisons(records) -> List[Tuple]:
 def format_table(records, expected_runs) -> str:
     """The human-readable report: steps, overheads over floor, and the targets.
 
+    With several instances per configuration, the ``spread`` column is the
+    range of their medians over the pooled median.
+
     Args:
         records (list[dict]): from :func:`paddle_lr.bench.harness.measure`.
         expected_runs (int): timed runs of an uncapped configuration, to flag capped ones.
@@ -83,9 +86,10 @@ def format_table(records, expected_runs) -> str:
             continue
         floor = find(records, "floor", workload, 0)
         lines.append(f"workload {workload}")
+        spread = any(len(r.get("instance_step_us", ())) > 1 for r in rows)
         lines.append(
             f"  {'impl':{width}s} {'bounds':>6s} {'step_us':>10s} {'over_floor':>10s} "
-            f"{'build_ms':>9s} {'first_ms':>9s} {'ops':>5s} {'runs':>5s}"
+            f"{'build_ms':>9s} {'first_ms':>9s} {'ops':>5s} {'runs':>5s}" + (f" {'spread':>7s}" if spread else "")
         )
         for r in rows:
             over = f"{r['step_us'] - floor['step_us']:10.1f}" if floor else f"{'-':>10s}"
@@ -94,7 +98,8 @@ def format_table(records, expected_runs) -> str:
             capped = f"  ({'; '.join(notes)})" if notes else ""
             lines.append(
                 f"  {r['impl']:{width}s} {r['boundaries']:6d} {r['step_us']:10.1f} {over} "
-                f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} {r['runs']:5d}{capped}"
+                f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} {r['runs']:5d}"
+                + (f" {_spread(r):7s}" if spread else "") + capped
             )
     lines.append("targets")
     targets = evaluate_targets(records)
@@ -110,6 +115,12 @@ def format_table(records, expected_runs) -> str:
         width = max(len(c[0]) for c in comparisons)
         lines.extend(f"  {workload:5s} {name:{width}s} {ratio:6.3f}" for name, workload, ratio, _, _ in comparisons)
     return "\n".join(lines)
+
+
+def _spread(record) -> str:
+    """(slowest - fastest) / median of a configuration's instance medians, in percent."""
+    meds = record.get("instance_step_us") or [record["step_us"]]
+    return f"{100 * (max(meds) - min(meds)) / record['step_us']:.1f}%"
 
 
 def _cell(value, fmt):

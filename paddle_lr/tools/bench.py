@@ -44,6 +44,8 @@ def _main(argv):
                         help="boundary counts (default 2 10 100 1000; --scale: 250 500 1000 2000)")
     parser.add_argument("--impls", nargs="+", choices=IMPLS, default=None, help="implementations")
     parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS), help="workloads")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="programs built per configuration, their runs pooled (default 1)")
     parser.add_argument("--round-budget-ms", type=float, default=None, help="per configuration and round (default 200; quick 50)")
     parser.add_argument("--quick", action="store_true", help="few runs, boundaries 2 and 100 unless given")
     parser.add_argument("--memory-limit-mb", type=float, default=6000.0,
@@ -71,8 +73,8 @@ def _main(argv):
     runs = args.runs if args.runs is not None else (5 if quick else 25)
     budget = args.round_budget_ms if args.round_budget_ms is not None else (50.0 if quick else 200.0)
     boundaries = args.boundaries or ([2, 100] if quick else list(DEFAULT_BOUNDARIES))
-    if repeats < 1 or runs < 1 or budget <= 0:
-        raise UsageError("paddle-lr-bench: --repeats, --runs and --round-budget-ms must be positive")
+    if repeats < 1 or runs < 1 or budget <= 0 or args.instances < 1:
+        raise UsageError("paddle-lr-bench: --repeats, --runs, --instances and --round-budget-ms must be positive")
     if any(b < 1 for b in boundaries):
         raise UsageError(f"paddle-lr-bench: --boundaries must be >= 1, got {boundaries}")
     records = harness.measure(
@@ -84,6 +86,7 @@ def _main(argv):
         warmup_runs=2 if quick else 10,
         round_budget_s=budget / 1e3,
         log=sys.stderr,
+        instances=args.instances,
     )
     if args.json:
         print(json.dumps(records, indent=1))
@@ -91,7 +94,7 @@ def _main(argv):
     import paddle
 
     print(f"paddle {paddle.__version__}, CPU place, median of interleaved runs (us)")
-    print(format_table(records, repeats * runs))
+    print(format_table(records, repeats * runs * args.instances))
     return 0
 
 
@@ -99,9 +102,9 @@ def main(argv=None):
     """The ``paddle-lr-bench`` entry point.
 
     ``--json`` prints a list of records ``{"impl", "workload", "boundaries",
-    "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated"}`` (with
-    ``--scale``: also ``peak_rss_mb``, ``watched_peak_mb``, ``threads``,
-    ``killed``, ``wall_s``);
+    "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
+    "instance_step_us"}`` (with ``--scale``: no ``instance_step_us``, and
+    ``peak_rss_mb``, ``watched_peak_mb``, ``threads``, ``killed``, ``wall_s``);
     otherwise a table with each configuration's overhead over ``floor`` and the issue's targets as ratios,
     each with PASS or FAIL. Times are medians of the timed ``Executor.run``
     calls (``lrscheduler`` includes its ``step()``).
