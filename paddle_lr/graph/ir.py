@@ -36,6 +36,7 @@ __all__ = [
     "op_names",
     "persistables",
     "read_tensor_file",
+    "axis_is_operand",
 ]
 
 _backend = _pir if framework.use_pir_api() else _legacy
@@ -63,6 +64,15 @@ def ir_name() -> str:
         str: ``"pir"`` or ``"legacy"``.
     """
     return _backend.NAME
+
+
+def axis_is_operand() -> bool:
+    """Whether ``paddle.concat``'s axis is an operand of the op (PIR) rather than an attribute (legacy).
+
+    Given as a Python int on PIR, the axis becomes a ``full`` op that runs with
+    every run of the program; a persistable filled at startup avoids it.
+    """
+    return _backend.AXIS_IS_OPERAND
 
 
 def is_static_value(x: Any) -> bool:

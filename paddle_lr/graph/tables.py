@@ -25,7 +25,7 @@ from paddle.utils import unique_name
 
 from . import ir
 
-__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "LAST_EXACT_STEP"]
+__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "append", "LAST_EXACT_STEP"]
 
 PREFIX = "paddle_lr_table_"
 _NAME = re.compile(rf"^{PREFIX}([0-9a-f]{{16}})(?:_\d+)?$")
@@ -226,6 +226,23 @@ def row(counter, thresholds):
     # needs one); it is never counted, so the rows do not change.
     bounds = create(np.minimum(np.append(thresholds, LAST_EXACT_STEP), LAST_EXACT_STEP))
     return paddle.searchsorted(bounds, counter, right=True)
+
+
+def append(array, value):
+    """The table ``array`` followed by the computed float32 [1] ``value`` (one ``concat`` per run).
+
+    On PIR concat's axis is an operand: given as a number it would add a
+    ``full`` op to every run, so it is a one-element int64 table instead.
+
+    Args:
+        array (numpy.ndarray): float32 rows.
+        value: a float32 [1] tensor of the main program.
+
+    Returns:
+        The float32 vector, for :func:`select`.
+    """
+    axis = create(np.zeros([1], np.int64)) if ir.axis_is_operand() else 0
+    return paddle.concat([create(np.asarray(array, np.float32)), value], axis=axis)
 
 
 def select(table, index):

@@ -15,7 +15,7 @@ and a default, which runs the same ops.
 step is tabulated (by :func:`reference`, the same float32 ops) and looked up on
 the raw int64 counter (:mod:`paddle_lr.graph.tables`); after the warmup the
 row is ``learning_rate``: a number is the table's last row, another
-schedule's tensor is concatenated to the table (``concat``, then the lookup).
+schedule's tensor is appended to the table (``concat``, then the lookup).
 Warmups over 65536 steps are computed instead and chosen with ``where``. No kernel that rounds differently:
 bit for bit on both versions (composed over a schedule that has one, that
 schedule's rounding shows after the warmup).
@@ -129,7 +129,7 @@ def _branchless(counter, learning_rate, warmup_steps, start_lr, end_lr):
         return tables.lookup(counter, thresholds, np.append(ramp, F32(learning_rate)))
     if head == 0:  # no warmup step: the schedule is learning_rate itself
         return learning_rate
-    return tables.select(paddle.concat([tables.create(ramp), learning_rate]), tables.row(counter, thresholds))
+    return tables.select(tables.append(ramp, learning_rate), tables.row(counter, thresholds))
 
 
 _branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, not the float32 step

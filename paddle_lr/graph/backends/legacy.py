@@ -4,6 +4,8 @@ import contextlib
 import paddle
 
 NAME = "legacy"
+# An axis is an attribute of the op.
+AXIS_IS_OPERAND = False
 
 
 def is_static_value(x):

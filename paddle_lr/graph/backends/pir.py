@@ -5,6 +5,8 @@ import paddle
 from paddle.tensor.creation import fill_constant
 
 NAME = "pir"
+# An op whose axis PIR takes as an operand (concat) builds a `full` for it that runs every step.
+AXIS_IS_OPERAND = True
 
 
 def is_static_value(x):
