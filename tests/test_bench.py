@@ -136,6 +136,18 @@ def test_bad_arguments_exit_2(capsys):
     assert bench.main(["--repeats", "0"]) == 2
     assert bench.main(["--impls", "fast"]) == 2
     assert bench.main(["--scale", "--memory-limit-mb", "0"]) == 2
-    assert bench.main(["--instances", "0"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 4 and all(line.startswith("error: paddle-lr-bench: ") for line in err)
+    assert len(err) == 3 and all(line.startswith("error: paddle-lr-bench: ") for line in err)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--boundaries", "0"], "--boundaries: must be >= 1, got 0"),
+    (["--boundaries", "100000000"], "--boundaries: must be <= 10000, got 100000000"),
+    (["--scale", "--boundaries", "20000"], "--boundaries: must be <= 10000, got 20000"),
+    (["--instances", "0"], "--instances: must be >= 1, got 0"),
+    (["--instances", "1000000"], "--instances: must be <= 100, got 1000000"),
+], ids=["boundaries-0", "boundaries-1e8", "scale-boundaries-2e4", "instances-0", "instances-1e6"])
+def test_counts_out_of_range_exit_2_before_building(capsys, argv, message):
+    assert bench.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {message}\n" and "building" not in captured.err

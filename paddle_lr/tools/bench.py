@@ -20,6 +20,7 @@ timing (default)
 import json
 import sys
 
+from .. import rules
 from ..bench import harness
 from ..bench.cases import IMPLS, WORKLOADS
 from ..bench.report import TARGETS, evaluate_targets, format_scale, format_table
@@ -29,6 +30,14 @@ __all__ = ["main", "IMPLS", "WORKLOADS", "TARGETS", "evaluate_targets", "format_
 
 DEFAULT_BOUNDARIES = (2, 10, 100, 1000)
 SCALE_BOUNDARIES = (250, 500, 1000, 2000)
+MAX_INSTANCES = 100  # programs built per configuration, all alive in one process
+
+
+def _counts(boundaries):
+    """The boundary counts, each a whole number from 1 to rules.MAX_BOUNDARIES (a cfg's most lr_steps)."""
+    return sorted({rules.integer("--boundaries", b, low=1, high=rules.MAX_BOUNDARIES) for b in boundaries})
+
+
 SCALE_IMPLS = ("switch", "branchless", "auto", "pw_fluid", "pw_switch", "pw_branchless", "pw_auto", "wpw_fluid",
                "wpw_switch", "wpw_branchless", "wpw_auto")
 
@@ -55,10 +64,8 @@ def _main(argv):
     if args.memory_limit_mb <= 0 or args.timeout_s <= 0:
         raise UsageError("paddle-lr-bench: --memory-limit-mb and --timeout-s must be positive")
     if args.scale:
-        boundaries = args.boundaries or list(SCALE_BOUNDARIES)
-        if any(b < 1 for b in boundaries):
-            raise UsageError(f"paddle-lr-bench: --boundaries must be >= 1, got {boundaries}")
-        records = harness.scale(args.impls or list(SCALE_IMPLS), sorted(set(boundaries)), args.memory_limit_mb,
+        boundaries = _counts(args.boundaries or SCALE_BOUNDARIES)
+        records = harness.scale(args.impls or list(SCALE_IMPLS), boundaries, args.memory_limit_mb,
                                 args.timeout_s, timed_runs=5 if args.quick else 20, log=sys.stderr)
         if args.json:
             print(json.dumps(records, indent=1))
@@ -72,15 +79,14 @@ def _main(argv):
     repeats = args.repeats if args.repeats is not None else (3 if quick else 20)
     runs = args.runs if args.runs is not None else (5 if quick else 25)
     budget = args.round_budget_ms if args.round_budget_ms is not None else (50.0 if quick else 200.0)
-    boundaries = args.boundaries or ([2, 100] if quick else list(DEFAULT_BOUNDARIES))
-    if repeats < 1 or runs < 1 or budget <= 0 or args.instances < 1:
-        raise UsageError("paddle-lr-bench: --repeats, --runs, --instances and --round-budget-ms must be positive")
-    if any(b < 1 for b in boundaries):
-        raise UsageError(f"paddle-lr-bench: --boundaries must be >= 1, got {boundaries}")
+    boundaries = _counts(args.boundaries or ([2, 100] if quick else DEFAULT_BOUNDARIES))
+    if repeats < 1 or runs < 1 or budget <= 0:
+        raise UsageError("paddle-lr-bench: --repeats, --runs and --round-budget-ms must be positive")
+    rules.integer("--instances", args.instances, low=1, high=MAX_INSTANCES)
     records = harness.measure(
         args.impls or list(IMPLS),
         args.workloads,
-        sorted(set(boundaries)),
+        boundaries,
         repeats,
         runs,
         warmup_runs=2 if quick else 10,
