@@ -76,6 +76,12 @@ def test_scale_runs_each_case_in_a_watched_child():
     assert records[2]["ops"] < records[3]["ops"], "switch: ops grow with the cases"
 
 
+def test_scale_runs_a_schedule_without_boundaries_once():
+    records = harness.scale(["cosine_decay"], [3, 5], memory_limit_mb=4000, timeout_s=300, timed_runs=2)
+    assert [(r["impl"], r["boundaries"], r["killed"]) for r in records] == [("cosine_decay", 0, None)]
+    assert "cosine_decay" in bench.SCALE_IMPLS and "cosine_decay_fluid" in bench.SCALE_IMPLS
+
+
 def test_scale_kills_a_child_past_the_memory_limit_and_skips_larger_counts():
     records = harness.scale(["branchless"], [3, 5], memory_limit_mb=20, timeout_s=300, timed_runs=1)
     first, second = records

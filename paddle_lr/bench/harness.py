@@ -251,14 +251,16 @@ def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20):
 def scale(impls, boundaries, memory_limit_mb, timeout_s, timed_runs=20, log=None):
     """:func:`scale_one` for every available impl and boundary count, in that order.
 
-    A case that was killed is not retried at larger counts of the same impl.
+    An impl without boundaries (:func:`~paddle_lr.bench.cases.boundless`) runs
+    once, at the count 0. A case that was killed is not retried at larger
+    counts of the same impl.
     """
     records = []
     for impl in impls:
         if not cases.available(impl):
             continue
         stopped = None
-        for count in boundaries:
+        for count in [0] if cases.boundless(impl) else boundaries:
             if stopped:
                 records.append({"impl": impl, "workload": "bare", "boundaries": count, "killed": f"not run ({stopped})",
                                 "step_us": None, "build_ms": None, "first_run_ms": None, "ops": None, "runs": 0,

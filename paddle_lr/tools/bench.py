@@ -15,14 +15,15 @@ timing (default)
     each (impl, boundaries) in a child process of its own, its resident memory
     polled and the child killed past ``--memory-limit-mb``: peak memory, build
     and first-run time and a per-step median, at 250, 500, 1000 and 2000
-    boundaries by default (:func:`paddle_lr.bench.harness.scale`).
+    boundaries by default, and once for each arithmetic schedule
+    (:func:`paddle_lr.bench.harness.scale`).
 """
 import json
 import sys
 
 from .. import rules
 from ..bench import harness
-from ..bench.cases import IMPLS, WORKLOADS
+from ..bench.cases import ARITHMETIC, IMPLS, WORKLOADS
 from ..bench.report import TARGETS, evaluate_targets, format_scale, format_table
 from ._cli import ArgumentParser, UsageError, run
 
@@ -39,7 +40,8 @@ def _counts(boundaries):
 
 
 SCALE_IMPLS = ("switch", "branchless", "auto", "pw_fluid", "pw_switch", "pw_branchless", "pw_auto", "wpw_fluid",
-               "wpw_switch", "wpw_branchless", "wpw_auto")
+               "wpw_switch", "wpw_branchless", "wpw_auto") + tuple(
+    f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid"))
 
 
 def _main(argv):
