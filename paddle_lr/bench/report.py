@@ -136,7 +136,8 @@ def format_scale(records) -> str:
     Returns:
         str: the table.
     """
-    lines = [f"  {'impl':14s} {'bounds':>6s} {'peak_MB':>8s} {'build_ms':>9s} {'first_ms':>9s} "
+    width = max([14] + [len(r["impl"]) for r in records])
+    lines = [f"  {'impl':{width}s} {'bounds':>6s} {'peak_MB':>8s} {'build_ms':>9s} {'first_ms':>9s} "
              f"{'step_us':>10s} {'ops':>6s} {'threads':>7s}  note"]
     for r in records:
         peak = r.get("peak_rss_mb") if r.get("peak_rss_mb") is not None else r.get("watched_peak_mb")
@@ -144,7 +145,7 @@ def format_scale(records) -> str:
         if r["killed"] and r.get("watched_peak_mb"):
             note += f" (at {r['watched_peak_mb']:.0f} MB, {r['wall_s']:.0f} s)"
         lines.append(
-            f"  {r['impl']:14s} {r['boundaries']:6d} {_cell(peak, '8.0f')} {_cell(r['build_ms'], '9.1f')} "
+            f"  {r['impl']:{width}s} {r['boundaries']:6d} {_cell(peak, '8.0f')} {_cell(r['build_ms'], '9.1f')} "
             f"{_cell(r['first_run_ms'], '9.1f')} {_cell(r['step_us'], '10.1f')} {_cell(r['ops'], '6d')} "
             f"{_cell(r['threads'], '7d')}  {note}".rstrip()
         )
