@@ -8,8 +8,8 @@ from paddle_lr.bench import cases, harness, report
 from paddle_lr.tools import bench
 
 KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
-        "instance_step_us"}
-SCALE_KEYS = KEYS - {"instance_step_us"} | {"peak_rss_mb", "watched_peak_mb", "threads", "killed", "wall_s"}
+        "instance_step_us", "place", "profile"}
+SCALE_KEYS = KEYS - {"instance_step_us", "profile"} | {"peak_rss_mb", "watched_peak_mb", "threads", "killed", "wall_s"}
 
 
 def test_quick_json_records(capsys):
@@ -51,6 +51,27 @@ def test_instances_pool_their_runs(capsys):
     records[1].update(instance_step_us=[90.0, 100.0, 110.0], step_us=100.0)
     table = report.format_table(records, expected_runs=12)
     assert table.splitlines()[1].endswith(" spread") and " 20.0%" in table.splitlines()[3], table
+
+
+def test_profile_counts_what_the_executor_runs(capsys):
+    assert bench.main(["--json", "--impls", "floor", "branchless", "pw_switch", "pw_branchless", "--workloads", "bare",
+                       "--boundaries", "2", "--repeats", "1", "--runs", "2", "--profile", "4"]) == 0
+    prof = {r["impl"]: r["profile"] for r in json.loads(capsys.readouterr().out)}
+    # increment + cast, and increment + searchsorted + index_select, each with the fetch
+    assert (prof["floor"]["ops"], prof["branchless"]["ops"], prof["pw_branchless"]["ops"]) == (3.0, 4.0, 4.0)
+    assert prof["pw_switch"]["ops"] > prof["pw_branchless"]["ops"]
+    for p in prof.values():
+        assert p["runs"] == 4 and p["kernels"] == 0.0 and p["copies"] == {}, p  # the CPU place: no device
+
+
+def test_place_gpu_needs_a_cuda_build(capsys):
+    import paddle
+
+    if paddle.is_compiled_with_cuda():
+        pytest.skip("a CUDA build: --place gpu is available")
+    assert bench.main(["--place", "gpu"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --place: gpu needs a CUDA build of Paddle and a visible GPU; this Paddle is a CPU build\n")
 
 
 def test_large_programs_are_timed_on_their_own(monkeypatch):
@@ -152,7 +173,8 @@ def test_bad_arguments_exit_2(capsys):
     (["--scale", "--boundaries", "20000"], "--boundaries: must be <= 10000, got 20000"),
     (["--instances", "0"], "--instances: must be >= 1, got 0"),
     (["--instances", "1000000"], "--instances: must be <= 100, got 1000000"),
-], ids=["boundaries-0", "boundaries-1e8", "scale-boundaries-2e4", "instances-0", "instances-1e6"])
+    (["--profile", "-1"], "--profile: must be >= 0, got -1"),
+], ids=["boundaries-0", "boundaries-1e8", "scale-boundaries-2e4", "instances-0", "instances-1e6", "profile-negative"])
 def test_counts_out_of_range_exit_2_before_building(capsys, argv, message):
     assert bench.main(argv) == 2
     captured = capsys.readouterr()

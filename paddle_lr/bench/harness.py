@@ -31,10 +31,10 @@ ISOLATE_OPS = 2000
 class Config:
     """One (impl, workload, boundaries) program, its scope, and its timings."""
 
-    def __init__(self, paddle, impl, workload, boundaries):
+    def __init__(self, paddle, impl, workload, boundaries, place="cpu"):
         from ..graph import ir
 
-        self.impl, self.workload, self.boundaries = impl, workload, boundaries
+        self.impl, self.workload, self.boundaries, self.place = impl, workload, boundaries, place
         self.main, self.startup = paddle.static.Program(), paddle.static.Program()
         start = time.perf_counter()
         with paddle.static.program_guard(self.main, self.startup):
@@ -43,11 +43,12 @@ class Config:
         self.ops = len(ir.op_names(self.main, nested=True))
         self.isolated = self.ops > ISOLATE_OPS
         self.samples = []
+        self.profile = None
 
     def prepare(self, paddle, warmup_runs):
         """Run the startup program, then ``warmup_runs`` untimed steps (the first one timed apart)."""
         self.scope = paddle.static.Scope()
-        self.exe = paddle.static.Executor(paddle.CPUPlace())
+        self.exe = paddle.static.Executor(paddle.CUDAPlace(0) if self.place == "gpu" else paddle.CPUPlace())
         with paddle.static.scope_guard(self.scope):
             self.exe.run(self.startup)
         # The first run also builds the executor's instructions, which for a
@@ -76,6 +77,54 @@ class Config:
     def median_us(self):
         return statistics.median(self.samples) * 1e6
 
+    def count_events(self, paddle, runs):
+        """Profile ``runs`` runs with Paddle's profiler: what the executor does per run.
+
+        Sets :attr:`profile` to ``{"runs", "ops", "kernels", "copies"}``: the
+        operators it ran and the device kernels launched, per run, and the
+        memory copies per run by event (every event of type ``Memcpy`` and every
+        one whose name holds ``memcpy``: ``memcpy_d2h`` ops, ``cudaMemcpy*``
+        calls, the device's copy records). On the CPU place there are no copies.
+        """
+        from paddle import profiler
+
+        targets = [profiler.ProfilerTarget.CPU] + ([profiler.ProfilerTarget.GPU] if self.place == "gpu" else [])
+        # on_trace_ready: keep the events in memory (the default writes ./profiler_log/).
+        prof = profiler.Profiler(targets=targets, on_trace_ready=lambda _: None)
+        prof.start()
+        for _ in range(runs):
+            self.step(paddle, timed=False)
+            prof.step()
+        prof.stop()
+        counts = _count_events(prof.profiler_result.get_data().values())
+        per_run = {key: n / runs for key, n in counts.items()}
+        self.profile = {
+            "runs": runs,
+            "ops": per_run.pop("Operator", 0.0),
+            "kernels": per_run.pop("Kernel", 0.0),
+            "copies": dict(sorted(per_run.items())),
+        }
+
+
+def _count_events(roots):
+    """Operators, kernels, and copies by ``"<type> <name>"``, over the profiler's event trees."""
+    counts = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        kind = str(node.type).rsplit(".", 1)[-1]
+        if kind == "Memcpy" or "memcpy" in node.name.lower():
+            key = f"{kind} {node.name}"
+        elif kind in ("Operator", "Kernel"):
+            key = kind
+        else:
+            key = None
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+        for attr in ("children_node", "runtime_node", "device_node"):
+            stack.extend(getattr(node, attr, ()))
+    return counts
+
 
 def _record(instances):
     """The record of one configuration from its instances (programs built alike, timed in the same rounds)."""
@@ -92,6 +141,8 @@ def _record(instances):
         "runs": len(pooled),
         "isolated": first.isolated,
         "instance_step_us": [c.median_us() for c in instances],
+        "place": first.place,
+        "profile": first.profile,
     }
 
 
@@ -104,7 +155,8 @@ def _configs(impls, workloads, boundaries):
                 yield impl, workload, count
 
 
-def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log=None, instances=1):
+def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log=None, instances=1,
+            place="cpu", profile_runs=0):
     """Build, warm up and time every configuration in interleaved rounds.
 
     Two programs with the same ops can differ by several percent per run for
@@ -126,6 +178,10 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         round_budget_s (float): a configuration stops its round after this long.
         log (file, optional): where to report progress.
         instances (int): programs built per configuration (>= 1).
+        place (str): ``"cpu"`` or ``"gpu"`` (``CUDAPlace(0)``; a CUDA build of Paddle).
+        profile_runs (int): after the timing, profile this many more runs of
+            each configuration's first instance (:meth:`Config.count_events`);
+            0 for none.
 
     Returns:
         list[dict]: one record per configuration.
@@ -139,12 +195,15 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         for impl, workload, count in _configs(impls, workloads, boundaries):
             if log:
                 print(f"building {impl} {workload} {count}", file=log, flush=True)
-            groups.append([_fresh(paddle, impl, workload, count) for _ in range(instances)])
+            groups.append([_fresh(paddle, impl, workload, count, place) for _ in range(instances)])
         shared = [c for group in groups if not group[0].isolated for c in group]
         for config in shared:
             config.prepare(paddle, warmup_runs)
         if shared:
             _time_rounds(paddle, shared, repeats, runs, round_budget_s)
+        for group in groups:
+            if profile_runs and not group[0].isolated:
+                group[0].count_events(paddle, profile_runs)
         for group in groups:
             if group[0].isolated:
                 if log:
@@ -153,6 +212,8 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
                 for config in group:
                     config.prepare(paddle, warmup_runs)
                 _time_rounds(paddle, group, repeats, runs, round_budget_s)
+                if profile_runs:
+                    group[0].count_events(paddle, profile_runs)
                 for config in group:
                     config.release()
         return [_record(group) for group in groups]
@@ -161,12 +222,12 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
             paddle.disable_static()
 
 
-def _fresh(paddle, impl, workload, boundaries):
+def _fresh(paddle, impl, workload, boundaries, place="cpu"):
     """A Config built under fresh unique names, so that its instances are the same program."""
     from paddle.utils import unique_name
 
     with unique_name.guard():
-        return Config(paddle, impl, workload, boundaries)
+        return Config(paddle, impl, workload, boundaries, place)
 
 
 def _time_rounds(paddle, configs, rounds, runs, round_budget_s):
@@ -194,25 +255,25 @@ def _rss_kb(pid):
     return 0
 
 
-def _child(impl, boundaries, timed_runs):
+def _child(impl, boundaries, timed_runs, place="cpu"):
     """In the child: build, first run, ``timed_runs`` runs; print one JSON record."""
     import resource
 
     import paddle
 
     paddle.enable_static()
-    config = Config(paddle, impl, "bare", boundaries)
+    config = Config(paddle, impl, "bare", boundaries, place)
     config.prepare(paddle, 1)
     for _ in range(timed_runs):
         config.step(paddle, timed=True)
     record = _record([config])
-    del record["instance_step_us"]
+    del record["instance_step_us"], record["profile"]
     record["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     record["threads"] = len(os.listdir("/proc/self/task"))
     print(json.dumps(record), flush=True)
 
 
-def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20):
+def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20, place="cpu"):
     """Measure one case in a watched child process.
 
     Returns:
@@ -221,7 +282,7 @@ def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20):
         plus ``watched_peak_mb`` (the parent's polling) and ``killed`` (None, or
         why the child was stopped; then the timings are None).
     """
-    code = f"from paddle_lr.bench.harness import _child; _child({impl!r}, {boundaries}, {timed_runs})"
+    code = f"from paddle_lr.bench.harness import _child; _child({impl!r}, {boundaries}, {timed_runs}, {place!r})"
     env = dict(os.environ, GLOG_minloglevel=os.environ.get("GLOG_minloglevel", "2"))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
@@ -239,7 +300,7 @@ def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20):
         time.sleep(0.02)
     out, err = proc.communicate()
     record = {"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
-              "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None}
+              "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place}
     if killed is None and proc.returncode != 0:
         killed = f"exit status {proc.returncode}: {err.strip().splitlines()[-1] if err.strip() else ''}"
     if killed is None:
@@ -248,7 +309,7 @@ def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20):
     return record
 
 
-def scale(impls, boundaries, memory_limit_mb, timeout_s, timed_runs=20, log=None):
+def scale(impls, boundaries, memory_limit_mb, timeout_s, timed_runs=20, log=None, place="cpu"):
     """:func:`scale_one` for every available impl and boundary count, in that order.
 
     An impl without boundaries (:func:`~paddle_lr.bench.cases.boundless`) runs
@@ -264,11 +325,12 @@ def scale(impls, boundaries, memory_limit_mb, timeout_s, timed_runs=20, log=None
             if stopped:
                 records.append({"impl": impl, "workload": "bare", "boundaries": count, "killed": f"not run ({stopped})",
                                 "step_us": None, "build_ms": None, "first_run_ms": None, "ops": None, "runs": 0,
-                                "peak_rss_mb": None, "watched_peak_mb": None, "threads": None, "wall_s": 0.0})
+                                "peak_rss_mb": None, "watched_peak_mb": None, "threads": None, "wall_s": 0.0,
+                                "place": place})
                 continue
             if log:
                 print(f"scale {impl} {count}", file=log, flush=True)
-            record = scale_one(impl, count, memory_limit_mb, timeout_s, timed_runs)
+            record = scale_one(impl, count, memory_limit_mb, timeout_s, timed_runs, place)
             if record["killed"]:
                 stopped = f"{count} was stopped: {record['killed']}"
             records.append(record)

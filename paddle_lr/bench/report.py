@@ -87,9 +87,11 @@ def format_table(records, expected_runs) -> str:
         floor = find(records, "floor", workload, 0)
         lines.append(f"workload {workload}")
         spread = any(len(r.get("instance_step_us", ())) > 1 for r in rows)
+        profiled = any(r.get("profile") for r in rows)
         lines.append(
             f"  {'impl':{width}s} {'bounds':>6s} {'step_us':>10s} {'over_floor':>10s} "
             f"{'build_ms':>9s} {'first_ms':>9s} {'ops':>5s} {'runs':>5s}" + (f" {'spread':>7s}" if spread else "")
+            + (f" {'ops/run':>8s} {'kern/run':>8s} {'copies/run':>10s}" if profiled else "")
         )
         for r in rows:
             over = f"{r['step_us'] - floor['step_us']:10.1f}" if floor else f"{'-':>10s}"
@@ -99,7 +101,7 @@ def format_table(records, expected_runs) -> str:
             lines.append(
                 f"  {r['impl']:{width}s} {r['boundaries']:6d} {r['step_us']:10.1f} {over} "
                 f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} {r['runs']:5d}"
-                + (f" {_spread(r):7s}" if spread else "") + capped
+                + (f" {_spread(r):7s}" if spread else "") + (_profile_cells(r) if profiled else "") + capped
             )
     lines.append("targets")
     targets = evaluate_targets(records)
@@ -109,12 +111,25 @@ def format_table(records, expected_runs) -> str:
             lines.append(f"  {workload:5s} {name:{width}s} n/a (not measured)")
         else:
             lines.append(f"  {workload:5s} {name:{width}s} {ratio:6.3f} <= {bound:<5} {'PASS' if passed else 'FAIL'}")
+    copies = [(r, name, n) for r in records if r.get("profile") for name, n in r["profile"]["copies"].items()]
+    if copies:
+        lines.append("copies per run, by profiler event")
+        lines.extend(f"  {r['workload']:5s} {r['impl']:{width}s} {r['boundaries']:6d} {n:8.2f}  {name}"
+                     for r, name, n in copies)
     comparisons = evaluate_comparisons(records)
     if comparisons:
         lines.append("against Paddle's own (the same ops; no bound)")
         width = max(len(c[0]) for c in comparisons)
         lines.extend(f"  {workload:5s} {name:{width}s} {ratio:6.3f}" for name, workload, ratio, _, _ in comparisons)
     return "\n".join(lines)
+
+
+def _profile_cells(record) -> str:
+    """The profiled counts per run (ops, kernels, copies), or blanks."""
+    prof = record.get("profile")
+    if not prof:
+        return f" {'-':>8s} {'-':>8s} {'-':>10s}"
+    return f" {prof['ops']:8.1f} {prof['kernels']:8.1f} {sum(prof['copies'].values()):10.1f}"
 
 
 def _spread(record) -> str:

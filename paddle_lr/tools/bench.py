@@ -1,6 +1,6 @@
 """paddle-lr-bench: per-step cost, peak memory and first-run time of the in-graph schedules.
 
-Two modes, on the installed Paddle, CPU place:
+Two modes, on the installed Paddle, on the CPU place (``--place gpu``: ``CUDAPlace(0)``):
 
 timing (default)
     the median wall time of one ``Executor.run`` for each implementation (see
@@ -32,6 +32,7 @@ __all__ = ["main", "IMPLS", "WORKLOADS", "TARGETS", "evaluate_targets", "format_
 DEFAULT_BOUNDARIES = (2, 10, 100, 1000)
 SCALE_BOUNDARIES = (250, 500, 1000, 2000)
 MAX_INSTANCES = 100  # programs built per configuration, all alive in one process
+MAX_PROFILE_RUNS = 1000  # the profiler keeps every event of every profiled run
 
 
 def _counts(boundaries):
@@ -59,22 +60,33 @@ def _main(argv):
                         help="programs built per configuration, their runs pooled (default 1)")
     parser.add_argument("--round-budget-ms", type=float, default=None, help="per configuration and round (default 200; quick 50)")
     parser.add_argument("--quick", action="store_true", help="few runs, boundaries 2 and 100 unless given")
+    parser.add_argument("--place", choices=("cpu", "gpu"), default="cpu",
+                        help="where the executor runs: cpu, or gpu (CUDAPlace(0), a CUDA build of Paddle)")
+    parser.add_argument("--profile", type=int, default=0, metavar="RUNS",
+                        help="timing: profile RUNS more runs of each configuration (ops, kernels and copies per run)")
     parser.add_argument("--memory-limit-mb", type=float, default=6000.0,
                         help="--scale: kill a child whose resident memory passes this (default 6000)")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="--scale: kill a child after this long (default 300)")
     args = parser.parse_args(argv)
     if args.memory_limit_mb <= 0 or args.timeout_s <= 0:
         raise UsageError("paddle-lr-bench: --memory-limit-mb and --timeout-s must be positive")
+    rules.integer("--profile", args.profile, low=0, high=MAX_PROFILE_RUNS)
+    if args.place == "gpu":
+        import paddle
+
+        if not paddle.is_compiled_with_cuda() or paddle.device.cuda.device_count() < 1:
+            raise UsageError("--place: gpu needs a CUDA build of Paddle and a visible GPU; this Paddle "
+                             f"{'is a CPU build' if not paddle.is_compiled_with_cuda() else 'sees no GPU'}")
     if args.scale:
         boundaries = _counts(args.boundaries or SCALE_BOUNDARIES)
         records = harness.scale(args.impls or list(SCALE_IMPLS), boundaries, args.memory_limit_mb,
-                                args.timeout_s, timed_runs=5 if args.quick else 20, log=sys.stderr)
+                                args.timeout_s, timed_runs=5 if args.quick else 20, log=sys.stderr, place=args.place)
         if args.json:
             print(json.dumps(records, indent=1))
             return 0
         import paddle
 
-        print(f"paddle {paddle.__version__}, CPU place, one child process per case (bare workload)")
+        print(f"paddle {paddle.__version__}, {args.place.upper()} place, one child process per case (bare workload)")
         print(format_scale(records))
         return 0
     quick = args.quick
@@ -95,13 +107,15 @@ def _main(argv):
         round_budget_s=budget / 1e3,
         log=sys.stderr,
         instances=args.instances,
+        place=args.place,
+        profile_runs=args.profile,
     )
     if args.json:
         print(json.dumps(records, indent=1))
         return 0
     import paddle
 
-    print(f"paddle {paddle.__version__}, CPU place, median of interleaved runs (us)")
+    print(f"paddle {paddle.__version__}, {args.place.upper()} place, median of interleaved runs (us)")
     print(format_table(records, repeats * runs * args.instances))
     return 0
 
@@ -111,8 +125,10 @@ def main(argv=None):
 
     ``--json`` prints a list of records ``{"impl", "workload", "boundaries",
     "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
-    "instance_step_us"}`` (with ``--scale``: no ``instance_step_us``, and
-    ``peak_rss_mb``, ``watched_peak_mb``, ``threads``, ``killed``, ``wall_s``);
+    "instance_step_us", "place", "profile"}`` (``profile``: None, or with
+    ``--profile`` ``{"runs", "ops", "kernels", "copies"}`` per run; with
+    ``--scale``: no ``instance_step_us`` nor ``profile``, and ``peak_rss_mb``,
+    ``watched_peak_mb``, ``threads``, ``killed``, ``wall_s``);
     otherwise a table with each configuration's overhead over ``floor`` and the issue's targets as ratios,
     each with PASS or FAIL. Times are medians of the timed ``Executor.run``
     calls (``lrscheduler`` includes its ``step()``).
