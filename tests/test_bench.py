@@ -64,6 +64,13 @@ def test_profile_counts_what_the_executor_runs(capsys):
         assert p["runs"] == 4 and p["kernels"] == 0.0 and p["copies"] == {}, p  # the CPU place: no device
 
 
+def test_a_profile_child_that_is_stopped_is_reported():
+    prof = harness.profile_one("floor", "bare", 0, runs=2, memory_limit_mb=20)
+    assert prof == {"error": "resident memory past 20 MB"}
+    record = dict(_rec("floor", "bare", 0, 100.0), build_ms=1.0, first_run_ms=1.0, ops=3, runs=1, profile=prof)
+    assert "(profile: resident memory past 20 MB)" in report.format_table([record], expected_runs=1)
+
+
 def test_place_gpu_needs_a_cuda_build(capsys):
     import paddle
 

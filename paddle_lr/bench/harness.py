@@ -23,7 +23,7 @@ import time
 
 from . import cases
 
-__all__ = ["ISOLATE_OPS", "measure", "scale", "Config"]
+__all__ = ["ISOLATE_OPS", "measure", "scale", "scale_one", "profile_one", "Config"]
 
 ISOLATE_OPS = 2000
 
@@ -179,9 +179,9 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         log (file, optional): where to report progress.
         instances (int): programs built per configuration (>= 1).
         place (str): ``"cpu"`` or ``"gpu"`` (``CUDAPlace(0)``; a CUDA build of Paddle).
-        profile_runs (int): after the timing, profile this many more runs of
-            each configuration's first instance (:meth:`Config.count_events`);
-            0 for none.
+        profile_runs (int): after the timing, profile this many runs of each
+            configuration, built again in a child process of its own
+            (:func:`profile_one`); 0 for none.
 
     Returns:
         list[dict]: one record per configuration.
@@ -202,9 +202,6 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         if shared:
             _time_rounds(paddle, shared, repeats, runs, round_budget_s)
         for group in groups:
-            if profile_runs and not group[0].isolated:
-                group[0].count_events(paddle, profile_runs)
-        for group in groups:
             if group[0].isolated:
                 if log:
                     print(f"timing {group[0].impl} {group[0].workload} {group[0].boundaries} on its own",
@@ -212,10 +209,14 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
                 for config in group:
                     config.prepare(paddle, warmup_runs)
                 _time_rounds(paddle, group, repeats, runs, round_budget_s)
-                if profile_runs:
-                    group[0].count_events(paddle, profile_runs)
                 for config in group:
                     config.release()
+        if profile_runs:
+            for group in groups:
+                first = group[0]
+                if log:
+                    print(f"profiling {first.impl} {first.workload} {first.boundaries}", file=log, flush=True)
+                first.profile = profile_one(first.impl, first.workload, first.boundaries, profile_runs, place)
         return [_record(group) for group in groups]
     finally:
         if dynamic:
@@ -273,16 +274,12 @@ def _child(impl, boundaries, timed_runs, place="cpu"):
     print(json.dumps(record), flush=True)
 
 
-def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20, place="cpu"):
-    """Measure one case in a watched child process.
+def _watched(code, memory_limit_mb, timeout_s):
+    """Run ``python -c code`` and watch it: kill it past ``memory_limit_mb`` resident or ``timeout_s``.
 
     Returns:
-        dict: the child's record (``step_us``, ``build_ms``, ``first_run_ms``,
-        ``ops``, ``peak_rss_mb`` from the child's own ``ru_maxrss``, ``threads``)
-        plus ``watched_peak_mb`` (the parent's polling) and ``killed`` (None, or
-        why the child was stopped; then the timings are None).
+        tuple: ``(last line of its stdout or None, peak resident MB, why it was stopped or None, wall s)``.
     """
-    code = f"from paddle_lr.bench.harness import _child; _child({impl!r}, {boundaries}, {timed_runs}, {place!r})"
     env = dict(os.environ, GLOG_minloglevel=os.environ.get("GLOG_minloglevel", "2"))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
@@ -299,14 +296,56 @@ def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20, place
             break
         time.sleep(0.02)
     out, err = proc.communicate()
-    record = {"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
-              "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place}
     if killed is None and proc.returncode != 0:
         killed = f"exit status {proc.returncode}: {err.strip().splitlines()[-1] if err.strip() else ''}"
+    last = out.strip().splitlines()[-1] if killed is None and out.strip() else None
+    return last, peak / 1024, killed, time.monotonic() - start
+
+
+def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20, place="cpu"):
+    """Measure one case in a watched child process.
+
+    Returns:
+        dict: the child's record (``step_us``, ``build_ms``, ``first_run_ms``,
+        ``ops``, ``peak_rss_mb`` from the child's own ``ru_maxrss``, ``threads``)
+        plus ``watched_peak_mb`` (the parent's polling) and ``killed`` (None, or
+        why the child was stopped; then the timings are None).
+    """
+    code = f"from paddle_lr.bench.harness import _child; _child({impl!r}, {boundaries}, {timed_runs}, {place!r})"
+    last, peak, killed, wall = _watched(code, memory_limit_mb, timeout_s)
+    record = {"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
+              "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place}
     if killed is None:
-        record.update(json.loads(out.strip().splitlines()[-1]))
-    record.update(watched_peak_mb=peak / 1024, killed=killed, wall_s=time.monotonic() - start)
+        record.update(json.loads(last))
+    record.update(watched_peak_mb=peak, killed=killed, wall_s=wall)
     return record
+
+
+def _profile_child(impl, workload, boundaries, runs, place):
+    """In the child: build, two warm-up runs, profile ``runs`` runs; print the counts as JSON."""
+    import paddle
+
+    paddle.enable_static()
+    config = Config(paddle, impl, workload, boundaries, place)
+    config.prepare(paddle, 2)
+    config.count_events(paddle, runs)
+    print(json.dumps(config.profile), flush=True)
+
+
+def profile_one(impl, workload, boundaries, runs, place="cpu", memory_limit_mb=6000.0, timeout_s=300.0):
+    """:meth:`Config.count_events` in a watched child process of its own.
+
+    Paddle's profiler crashes (``HostEventRecorder::GatherEvents``) when
+    started and stopped many times in a process that has run many executors,
+    so each configuration is profiled in a fresh one.
+
+    Returns:
+        dict: ``{"runs", "ops", "kernels", "copies"}``, or ``{"error": why}``.
+    """
+    code = (f"from paddle_lr.bench.harness import _profile_child; "
+            f"_profile_child({impl!r}, {workload!r}, {boundaries}, {runs}, {place!r})")
+    last, _, killed, _ = _watched(code, memory_limit_mb, timeout_s)
+    return {"error": killed} if killed else json.loads(last)
 
 
 def scale(impls, boundaries, memory_limit_mb, timeout_s, timed_runs=20, log=None, place="cpu"):

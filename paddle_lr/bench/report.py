@@ -111,7 +111,7 @@ def format_table(records, expected_runs) -> str:
             lines.append(f"  {workload:5s} {name:{width}s} n/a (not measured)")
         else:
             lines.append(f"  {workload:5s} {name:{width}s} {ratio:6.3f} <= {bound:<5} {'PASS' if passed else 'FAIL'}")
-    copies = [(r, name, n) for r in records if r.get("profile") for name, n in r["profile"]["copies"].items()]
+    copies = [(r, name, n) for r in records if r.get("profile") for name, n in r["profile"].get("copies", {}).items()]
     if copies:
         lines.append("copies per run, by profiler event")
         lines.extend(f"  {r['workload']:5s} {r['impl']:{width}s} {r['boundaries']:6d} {n:8.2f}  {name}"
@@ -127,8 +127,8 @@ def format_table(records, expected_runs) -> str:
 def _profile_cells(record) -> str:
     """The profiled counts per run (ops, kernels, copies), or blanks."""
     prof = record.get("profile")
-    if not prof:
-        return f" {'-':>8s} {'-':>8s} {'-':>10s}"
+    if not prof or "error" in prof:
+        return f" {'-':>8s} {'-':>8s} {'-':>10s}" + (f"  (profile: {prof['error']})" if prof else "")
     return f" {prof['ops']:8.1f} {prof['kernels']:8.1f} {sum(prof['copies'].values()):10.1f}"
 
 
