@@ -43,7 +43,6 @@ class Config:
         self.ops = len(ir.op_names(self.main, nested=True))
         self.isolated = self.ops > ISOLATE_OPS
         self.samples = []
-        self.profile = None
 
     def prepare(self, paddle, warmup_runs):
         """Run the startup program, then ``warmup_runs`` untimed steps (the first one timed apart)."""
@@ -80,9 +79,9 @@ class Config:
     def count_events(self, paddle, runs):
         """Profile ``runs`` runs with Paddle's profiler: what the executor does per run.
 
-        Sets :attr:`profile` to ``{"runs", "ops", "kernels", "copies"}``: the
-        operators it ran and the device kernels launched, per run, and the
-        memory copies per run by event (every event of type ``Memcpy`` and every
+        Returns ``{"runs", "ops", "kernels", "copies"}``: the operators it ran
+        and the device kernels launched, per run, and the memory copies per run
+        by event (every event of type ``Memcpy`` and every
         one whose name holds ``memcpy``: ``memcpy_d2h`` ops, ``cudaMemcpy*``
         calls, the device's copy records). On the CPU place there are no copies.
         """
@@ -98,7 +97,7 @@ class Config:
         prof.stop()
         counts = _count_events(prof.profiler_result.get_data().values())
         per_run = {key: n / runs for key, n in counts.items()}
-        self.profile = {
+        return {
             "runs": runs,
             "ops": per_run.pop("Operator", 0.0),
             "kernels": per_run.pop("Kernel", 0.0),
@@ -126,7 +125,7 @@ def _count_events(roots):
     return counts
 
 
-def _record(instances):
+def _record(instances, profile=None):
     """The record of one configuration from its instances (programs built alike, timed in the same rounds)."""
     first = instances[0]
     pooled = [t for c in instances for t in c.samples]
@@ -142,7 +141,7 @@ def _record(instances):
         "isolated": first.isolated,
         "instance_step_us": [c.median_us() for c in instances],
         "place": first.place,
-        "profile": first.profile,
+        "profile": profile,
     }
 
 
@@ -211,13 +210,15 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
                 _time_rounds(paddle, group, repeats, runs, round_budget_s)
                 for config in group:
                     config.release()
-        if profile_runs:
-            for group in groups:
-                first = group[0]
+        records = []
+        for group in groups:
+            first, profile = group[0], None
+            if profile_runs:
                 if log:
                     print(f"profiling {first.impl} {first.workload} {first.boundaries}", file=log, flush=True)
-                first.profile = profile_one(first.impl, first.workload, first.boundaries, profile_runs, place)
-        return [_record(group) for group in groups]
+                profile = profile_one(first.impl, first.workload, first.boundaries, profile_runs, place)
+            records.append(_record(group, profile))
+        return records
     finally:
         if dynamic:
             paddle.disable_static()
@@ -328,8 +329,7 @@ def _profile_child(impl, workload, boundaries, runs, place):
     paddle.enable_static()
     config = Config(paddle, impl, workload, boundaries, place)
     config.prepare(paddle, 2)
-    config.count_events(paddle, runs)
-    print(json.dumps(config.profile), flush=True)
+    print(json.dumps(config.count_events(paddle, runs)), flush=True)
 
 
 def profile_one(impl, workload, boundaries, runs, place="cpu", memory_limit_mb=6000.0, timeout_s=300.0):
