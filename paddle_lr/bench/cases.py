@@ -25,7 +25,7 @@
 """
 from typing import Any, Optional, Tuple
 
-__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "available", "boundless", "schedule", "build"]
+__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "ARITHMETIC_IMPLS", "available", "boundless", "schedule", "build"]
 
 FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto"))
 
@@ -39,8 +39,8 @@ ARITHMETIC = {
     "cosine_decay": dict(learning_rate=0.1, step_each_epoch=100, epochs=12),
     "noam_decay": dict(d_model=512, warmup_steps=4000, learning_rate=1.0),
 }
-IMPLS = (("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY
-         + tuple(f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid")))
+ARITHMETIC_IMPLS = tuple(f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid"))
+IMPLS = ("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY + ARITHMETIC_IMPLS
 WORKLOADS = ("bare", "train")
 
 # The schedule every configuration runs: warmup, then boundaries every 100 steps.

@@ -23,7 +23,7 @@ import sys
 
 from .. import rules
 from ..bench import harness
-from ..bench.cases import ARITHMETIC, IMPLS, WORKLOADS
+from ..bench.cases import ARITHMETIC_IMPLS, IMPLS, WORKLOADS
 from ..bench.report import TARGETS, evaluate_targets, format_scale, format_table
 from ._cli import ArgumentParser, UsageError, run
 
@@ -41,8 +41,7 @@ def _counts(boundaries):
 
 
 SCALE_IMPLS = ("switch", "branchless", "auto", "pw_fluid", "pw_switch", "pw_branchless", "pw_auto", "wpw_fluid",
-               "wpw_switch", "wpw_branchless", "wpw_auto") + tuple(
-    f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid"))
+               "wpw_switch", "wpw_branchless", "wpw_auto") + ARITHMETIC_IMPLS
 
 
 def _main(argv):
@@ -63,7 +62,8 @@ def _main(argv):
     parser.add_argument("--place", choices=("cpu", "gpu"), default="cpu",
                         help="where the executor runs: cpu, or gpu (CUDAPlace(0), a CUDA build of Paddle)")
     parser.add_argument("--profile", type=int, default=0, metavar="RUNS",
-                        help="timing: profile RUNS more runs of each configuration (ops, kernels and copies per run)")
+                        help="timing: then profile RUNS runs of each configuration, rebuilt in a child process "
+                             "(operators, kernels and copies per run)")
     parser.add_argument("--memory-limit-mb", type=float, default=6000.0,
                         help="--scale: kill a child whose resident memory passes this (default 6000)")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="--scale: kill a child after this long (default 300)")
