@@ -303,6 +303,13 @@ def _watched(code, memory_limit_mb, timeout_s):
     return last, peak / 1024, killed, time.monotonic() - start
 
 
+def _unmeasured(impl, boundaries, place, **watch):
+    """A scale record with no measurement yet (a child's own record replaces the Nones)."""
+    return dict({"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
+                 "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place},
+                **watch)
+
+
 def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20, place="cpu"):
     """Measure one case in a watched child process.
 
@@ -314,11 +321,9 @@ def scale_one(impl, boundaries, memory_limit_mb, timeout_s, timed_runs=20, place
     """
     code = f"from paddle_lr.bench.harness import _child; _child({impl!r}, {boundaries}, {timed_runs}, {place!r})"
     last, peak, killed, wall = _watched(code, memory_limit_mb, timeout_s)
-    record = {"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
-              "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place}
+    record = _unmeasured(impl, boundaries, place, watched_peak_mb=peak, killed=killed, wall_s=wall)
     if killed is None:
         record.update(json.loads(last))
-    record.update(watched_peak_mb=peak, killed=killed, wall_s=wall)
     return record
 
 
@@ -362,10 +367,8 @@ def scale(impls, boundaries, memory_limit_mb, timeout_s, timed_runs=20, log=None
         stopped = None
         for count in [0] if cases.boundless(impl) else boundaries:
             if stopped:
-                records.append({"impl": impl, "workload": "bare", "boundaries": count, "killed": f"not run ({stopped})",
-                                "step_us": None, "build_ms": None, "first_run_ms": None, "ops": None, "runs": 0,
-                                "peak_rss_mb": None, "watched_peak_mb": None, "threads": None, "wall_s": 0.0,
-                                "place": place})
+                records.append(_unmeasured(impl, count, place, watched_peak_mb=None, killed=f"not run ({stopped})",
+                                           wall_s=0.0))
                 continue
             if log:
                 print(f"scale {impl} {count}", file=log, flush=True)
