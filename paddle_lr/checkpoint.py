@@ -12,6 +12,10 @@
 * the demo trainer's static snapshots (:mod:`paddle_lr.demo.snapshot`), after
   checking their manifest.
 
+The pickles (``.pdparams``, ``.pdopt``) are read by :mod:`paddle_lr.pickles`,
+which admits only what Paddle's savers write, so that a checkpoint cannot run
+code; ``trusted=True`` reads them with Paddle's own loader instead.
+
 Everything is read and checked against the program before anything is
 written into the scope: a checkpoint that does not fit (missing, unexpected,
 shape- or dtype-mismatched variables) or cannot be read is a
@@ -31,7 +35,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import paddle
 
-from . import rules
+from . import pickles, rules
 from .graph import ir, tables as _tables
 from .schedules import warmup_piecewise as _schedule
 
@@ -114,12 +118,14 @@ def _static_prefix(path):
     return None
 
 
-def _read_static(prefix):
+def _read_static(prefix, trusted):
     params = pathlib.Path(f"{prefix}.pdparams")
     if not params.is_file():
         raise CheckpointError(f"checkpoint {prefix}: {params.name} is missing")
     try:
-        state = paddle.static.load_program_state(str(prefix))
+        state = pickles.load_program_state(prefix, trusted)
+    except rules.ConfigError:  # refused (a global Paddle never writes, a FIFO): its own line
+        raise
     except Exception as exc:  # pickle, EOF, Paddle's own errors: all mean unreadable
         raise CheckpointError(
             f"checkpoint {prefix}: {params.name}/.pdopt is unreadable ({_one_line(exc)})"
@@ -140,6 +146,7 @@ def _variable_files(directory):
 def _read_per_variable(directory):
     state = {}
     for name, path in _variable_files(directory):
+        rules.open_regular(f"checkpoint {directory}: {name}", path).close()  # a FIFO would block Paddle's reader
         try:
             array, end = ir.read_tensor_file(path)
         except Exception as exc:
@@ -158,12 +165,14 @@ def _read_per_variable(directory):
     return state
 
 
-def read_checkpoint(path):
+def read_checkpoint(path, trusted=False):
     """Read a checkpoint into memory, without a program or a scope.
 
     Args:
         path (str or Path): a ``paddle.static.save`` prefix (or one of its
             files), a per-variable directory, or a static snapshot directory.
+        trusted (bool): read the pickles with Paddle's own loader, which runs
+            whatever code they name (:mod:`paddle_lr.pickles`); only for files you trust.
 
     Returns:
         tuple: ``(path, format, state, paddle_version)`` with ``state`` a dict
@@ -172,8 +181,18 @@ def read_checkpoint(path):
     Raises:
         CheckpointError: one line: nothing there, an unreadable or truncated
             file, a damaged or dygraph snapshot.
+        UntrustedPickleError: a pickle names a global Paddle's save never
+            writes (code it would run); nothing was loaded.
     """
-    path = pathlib.Path(path)
+    path = pathlib.Path(rules.path_text("checkpoint path", path))
+    try:
+        return _read(path, trusted)
+    except OSError as exc:  # a directory that cannot be listed or searched, an unreadable file
+        where = exc.filename if exc.filename is not None else path
+        raise CheckpointError(f"checkpoint {path}: cannot read {where}: {exc.strerror or exc}") from None
+
+
+def _read(path, trusted):
     if path.is_dir() and (path / _MANIFEST).is_file():
         from .demo import snapshot  # the trainer's format; imported only when met
 
@@ -186,10 +205,10 @@ def read_checkpoint(path):
         prefix = _static_prefix(path)
         if prefix is None:
             raise CheckpointError(f"checkpoint {path}: the snapshot holds no .pdparams file")
-        return path, "snapshot", _read_static(prefix), manifest.get("paddle_version")
+        return path, "snapshot", _read_static(prefix, trusted), manifest.get("paddle_version")
     prefix = _static_prefix(path)
     if prefix is not None:
-        return prefix, "static.save", _read_static(prefix), None
+        return prefix, "static.save", _read_static(prefix, trusted), None
     if path.is_dir():
         return path, "per-variable", _read_per_variable(path), None
     raise CheckpointError(
@@ -267,7 +286,7 @@ def _place_of(tensor, executor):
     return paddle.CPUPlace()
 
 
-def load_checkpoint(program, path, executor=None, scope=None) -> LoadedCheckpoint:
+def load_checkpoint(program, path, executor=None, scope=None, trusted=False) -> LoadedCheckpoint:
     """Restore a static program's persistables from a checkpoint of either Paddle version.
 
     Reads ``paddle.static.save`` checkpoints (either IR), fluid's
@@ -287,6 +306,10 @@ def load_checkpoint(program, path, executor=None, scope=None) -> LoadedCheckpoin
             (those run by the startup program keep their own place).
         scope (optional): the scope holding the program's persistables (the
             global scope by default); run the startup program in it first.
+        trusted (bool): the ``.pdparams``/``.pdopt`` pickles are read admitting
+            only what Paddle's savers write, so that a file cannot run code
+            (:mod:`paddle_lr.pickles`); ``True`` reads them with Paddle's own
+            loader, which runs whatever they name: only for files you trust.
 
     Returns:
         LoadedCheckpoint: the path read, its format, the arrays written and the
@@ -296,6 +319,8 @@ def load_checkpoint(program, path, executor=None, scope=None) -> LoadedCheckpoin
         CheckpointError: (a :class:`~paddle_lr.rules.ConfigError`) one line
             naming every missing, unexpected, shape- or dtype-mismatched
             variable, or the file that cannot be read.
+        UntrustedPickleError: (a ``ConfigError``) one line naming the file and
+            the global it asks for that Paddle's save never writes; nothing loaded.
 
     Example:
         >>> import numpy as np, paddle, paddle_lr, tempfile, os
@@ -321,7 +346,7 @@ def load_checkpoint(program, path, executor=None, scope=None) -> LoadedCheckpoin
         >>> paddle.disable_static()
     """
     scope = scope or paddle.static.global_scope()
-    where, form, state, version = read_checkpoint(path)
+    where, form, state, version = read_checkpoint(path, trusted)
     expected = ir.persistables(program)
     tables = {name for name in set(expected) | set(state) if _tables.is_table(name)}
     parts = _problems(state, expected, tables, scope)

@@ -11,7 +11,9 @@ import contextlib
 import contextvars
 import math
 import numbers
+import os
 import reprlib
+import stat
 import warnings
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_BATCH",
     "MAX_IMAGES",
     "MAX_SEED",
+    "MAX_TEXT_BYTES",
     "shown",
     "one_line",
     "real",
@@ -42,6 +45,9 @@ __all__ = [
     "float32_products",
     "check_schedule",
     "warn_schedule",
+    "path_text",
+    "open_regular",
+    "read_regular",
 ]
 
 FLOAT32_EXACT_STEPS = 2 ** 24
@@ -68,6 +74,11 @@ MAX_IMAGES = 10 ** 9
 shapes dataset is capped at 10**6 per split (MAX_IMAGES // 1000)."""
 MAX_SEED = 2 ** 32 - 1
 """The largest random seed numpy's legacy seeding accepts."""
+MAX_TEXT_BYTES = 64 * 2 ** 20
+"""The largest text file read whole (a cfg, a COCO annotation file, a snapshot
+manifest), bytes: COCO 2017's train annotations are 448 MiB, so a larger
+annotation file goes through ``max_bytes`` of its own; a cfg or a manifest is
+a few KiB."""
 
 
 class _Shown(reprlib.Repr):
@@ -459,3 +470,104 @@ def warn_schedule(boundaries, warmup_iter, warmup_factor, max_iter=None, lr_gamm
     for message in issued:
         warnings.warn(message, ScheduleWarning, stacklevel=2)
     return issued
+
+
+# -- Files read from a user: regular files only, of bounded size --
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def path_text(name, value):
+    """A path argument that names something: not empty, not only spaces.
+
+    Args:
+        name (str): the key or argument name, for the message.
+        value (str or os.PathLike): the path given.
+
+    Returns:
+        str: the path as text.
+
+    Raises:
+        ConfigError: the path is empty (``""`` would mean the current directory).
+    """
+    text = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not isinstance(text, str):
+        raise ConfigTypeError(f"{name}: must be a path, got {shown(value)}")
+    if not text.strip():
+        raise ConfigError(f"{name}: must be a non-empty path, got {text!r}")
+    return text
+
+
+def _os_error(name, path, exc):
+    return ConfigError(f"{name}: cannot read {str(path)!r}: {exc.strerror or exc}")
+
+
+def open_regular(name, path, *, max_bytes=None):
+    """Open a file for reading in binary, refusing what is not a regular file before anything is read.
+
+    The file is opened without blocking (a FIFO would wait for a writer
+    forever) and checked on the descriptor, so a path swapped for a FIFO or a
+    device between a check and the open is still refused.
+
+    Args:
+        name (str): the key, argument or role of the file, for the message.
+        path (str or os.PathLike): the file.
+        max_bytes (int, optional): the most bytes it may hold.
+
+    Returns:
+        file: a binary file object open for reading.
+
+    Raises:
+        ConfigError: one line: an empty path, no such file, not a regular file
+            (a FIFO, a device, a directory), larger than ``max_bytes``, or the
+            operating system's refusal (permission).
+    """
+    text = path_text(name, path)
+    try:
+        fd = os.open(text, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: no such file, got {text!r}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{name}: must be a regular file, got {text!r} (a directory)") from None
+    except OSError as exc:
+        raise _os_error(name, text, exc) from None
+    try:
+        info = os.fstat(fd)
+        kind = next((label for test, label in _KINDS if test(info.st_mode)), None)
+        if kind is not None or not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{name}: must be a regular file, got {text!r} ({kind or 'not a regular file'})")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise ConfigError(f"{name}: must be at most {max_bytes} bytes, got {text!r} of {info.st_size} bytes")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(name, path, *, max_bytes=None):
+    """The bytes of a regular file of at most ``max_bytes`` (:func:`open_regular`'s rules).
+
+    Args:
+        name (str): the key, argument or role of the file, for the message.
+        path (str or os.PathLike): the file.
+        max_bytes (int, optional): the most bytes it may hold (checked again
+            while reading, for a file that grows).
+
+    Returns:
+        bytes: its content.
+
+    Raises:
+        ConfigError: as :func:`open_regular`, or a read error, in one line.
+    """
+    with open_regular(name, path, max_bytes=max_bytes) as f:
+        try:
+            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+        except OSError as exc:
+            raise _os_error(name, path, exc) from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ConfigError(f"{name}: must be at most {max_bytes} bytes, got {str(path)!r}, which grew past it")
+    return data

@@ -20,7 +20,7 @@ import warnings
 
 import paddle
 
-from .. import rules
+from .. import pickles, rules
 from ..graph import ir
 from . import fault
 
@@ -259,15 +259,17 @@ def _meta(value):
     return tuple(int(d) for d in value.shape), convert_dtype(value.dtype)
 
 
-def _paddle_load(directory, name):
+def _paddle_load(directory, name, trusted):
     try:
-        return paddle.load(str(pathlib.Path(directory) / name))
+        return pickles.paddle_load(pathlib.Path(directory) / name, trusted, f"snapshot {directory}: {name}")
+    except rules.ConfigError:  # refused (a global Paddle never writes, a FIFO): its own line
+        raise
     except Exception as exc:  # pickle, EOF, Paddle's own errors: all mean unreadable
         text = " ".join(str(exc).split())[:160]
         raise SnapshotError(f"snapshot {directory}: {name} is unreadable ({type(exc).__name__}: {text})") from None
 
 
-def load_dygraph_state(directory, layer, optimizer, prefix="model"):
+def load_dygraph_state(directory, layer, optimizer, prefix="model", trusted=False):
     """Restore a dygraph snapshot's layer and optimizer state, checked before anything is set.
 
     ``<prefix>.pdparams`` must hold exactly the layer's state-dict entries with
@@ -280,6 +282,9 @@ def load_dygraph_state(directory, layer, optimizer, prefix="model"):
         layer (paddle.nn.Layer): the model.
         optimizer (paddle.optimizer.Optimizer): its optimizer.
         prefix (str): the state files' name.
+        trusted (bool): read the pickles with Paddle's own loader, which runs
+            whatever code they name; by default only what Paddle's save writes
+            is admitted (:mod:`paddle_lr.pickles`).
 
     Returns:
         None.
@@ -287,11 +292,13 @@ def load_dygraph_state(directory, layer, optimizer, prefix="model"):
     Raises:
         SnapshotError: one line naming every entry that does not fit, or the
             file that cannot be read.
+        UntrustedPickleError: a file asks for a global Paddle's save never
+            writes; nothing was loaded.
     """
     from ..checkpoint import misfit
 
-    params = _paddle_load(directory, f"{prefix}.pdparams")
-    opt = _paddle_load(directory, f"{prefix}.pdopt")
+    params = _paddle_load(directory, f"{prefix}.pdparams", trusted)
+    opt = _paddle_load(directory, f"{prefix}.pdopt", trusted)
     if not isinstance(params, dict) or not isinstance(opt, dict):
         raise SnapshotError(f"snapshot {directory}: {prefix}.pdparams/.pdopt do not hold state dicts")
     own = {name: _meta(value) for name, value in layer.state_dict().items()}

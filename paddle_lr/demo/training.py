@@ -136,11 +136,13 @@ class Engine(abc.ABC):
         """
 
     @abc.abstractmethod
-    def load(self, directory: PathLike) -> None:
+    def load(self, directory: PathLike, trusted: bool = False) -> None:
         """Restore what :meth:`save` wrote.
 
         Args:
             directory (Path): a snapshot directory.
+            trusted (bool): read its pickles with Paddle's own loader, which runs
+                any code they name (:mod:`paddle_lr.pickles`).
         """
 
     @abc.abstractmethod
@@ -224,7 +226,7 @@ class StaticEngine(Engine):
         with paddle.static.scope_guard(self.scope):
             paddle.static.save(self.main, str(pathlib.Path(directory) / _STATE_PREFIX))
 
-    def load(self, directory):
+    def load(self, directory, trusted=False):
         """Restore what :meth:`save` wrote, written on either Paddle version (:func:`paddle_lr.load_checkpoint`).
 
         The branchless schedule's tables come from this run's cfg, not the
@@ -232,7 +234,8 @@ class StaticEngine(Engine):
         under both lowerings; a snapshot of another model or lowering is refused
         in one line before anything is restored.
         """
-        checkpoint.load_checkpoint(self.main, pathlib.Path(directory) / _STATE_PREFIX, self.exe, self.scope)
+        checkpoint.load_checkpoint(self.main, pathlib.Path(directory) / _STATE_PREFIX, self.exe, self.scope,
+                                   trusted=trusted)
 
     def parameters(self):
         return {name: np.array(value) for name, value in self.main.state_dict("param", self.scope).items()}
@@ -297,9 +300,9 @@ class DygraphEngine(Engine):
         paddle.save(self.net.state_dict(), str(directory / f"{_STATE_PREFIX}.pdparams"))
         paddle.save(self.optimizer.state_dict(), str(directory / f"{_STATE_PREFIX}.pdopt"))
 
-    def load(self, directory):
+    def load(self, directory, trusted=False):
         """Restore what :meth:`save` wrote (parameters, momentum, scheduler step), checked first."""
-        snapshot.load_dygraph_state(directory, self.net, self.optimizer, _STATE_PREFIX)
+        snapshot.load_dygraph_state(directory, self.net, self.optimizer, _STATE_PREFIX, trusted)
 
     def parameters(self):
         return {name: value.numpy() for name, value in self.net.state_dict().items()}
@@ -412,13 +415,14 @@ def setup(config, output: PathLike, dygraph: bool = False) -> Setup:
     return Setup(config, output, rank, world_size, train_set, val_set, generated, engine)
 
 
-def restore(engine: Engine, path: PathLike, config) -> Tuple[pathlib.Path, int]:
+def restore(engine: Engine, path: PathLike, config, trusted: bool = False) -> Tuple[pathlib.Path, int]:
     """Restore a snapshot into the engine.
 
     Args:
         engine (Engine): the run's engine.
         path (str or Path): a snapshot, or a directory of ``snapshot_*`` (the newest complete one).
         config (AttrDict): the run's (scaled) cfg; a difference from the snapshot's warns.
+        trusted (bool): read the snapshot's pickles with Paddle's own loader (:mod:`paddle_lr.pickles`).
 
     Returns:
         tuple: ``(snapshot directory, its iteration)``.
@@ -439,7 +443,7 @@ def restore(engine: Engine, path: PathLike, config) -> Tuple[pathlib.Path, int]:
             f"resume: {directory} is at iteration {iteration}, beyond max_iter={config.max_iter}"
         )
     # Load first: a snapshot that cannot be resumed is refused in one line, with no warning before it.
-    engine.load(directory)
+    engine.load(directory, trusted)
     changed = sorted(k for k in config if manifest["config"].get(k) != config[k])
     if changed:
         warnings.warn(
@@ -534,7 +538,7 @@ def _in_mode(dygraph: bool, body: Callable[[], Any]) -> Any:
 
 
 def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: bool = False,
-          eval_only: bool = False) -> TrainRecord:
+          eval_only: bool = False, trust_checkpoint: bool = False) -> TrainRecord:
     """Train (or only evaluate) the demo detector as the cfg says, then report box AP.
 
     :func:`setup`, :func:`restore` when asked, :func:`run_loop` unless
@@ -549,6 +553,9 @@ def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: 
             (the newest complete one is used).
         dygraph (bool): train in dygraph mode instead of the static graph.
         eval_only (bool): evaluate the initial (or resumed) parameters, no training.
+        trust_checkpoint (bool): read the resumed snapshot's pickles with Paddle's
+            own loader, which runs any code they name; by default only what
+            Paddle's save writes is admitted (:mod:`paddle_lr.pickles`).
 
     Returns:
         TrainRecord: what was run and measured.
@@ -558,16 +565,16 @@ def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: 
     """
     # One trainer per output directory: a second one refuses here, before writing anything.
     with run_lock.output_lock(output, take=world()[0] == 0):
-        return _in_mode(dygraph, lambda: _train(config, output, resume, dygraph, eval_only))
+        return _in_mode(dygraph, lambda: _train(config, output, resume, dygraph, eval_only, trust_checkpoint))
 
 
-def _train(config, output, resume_from, dygraph, eval_only) -> TrainRecord:
+def _train(config, output, resume_from, dygraph, eval_only, trusted) -> TrainRecord:
     run = setup(config, output, dygraph)
     config, engine = run.config, run.engine
     record = TrainRecord(config=config, mode=engine.mode, rank=run.rank, world_size=run.world_size,
                          output=run.output, dataset_generated=run.generated, stop=config.max_iter)
     if resume_from is not None:
-        record.resumed_from, record.start = restore(engine, resume_from, config)
+        record.resumed_from, record.start = restore(engine, resume_from, config, trusted)
         if run.writer:
             log.info("resumed from %s at iteration %d", record.resumed_from, record.start)
     if eval_only:

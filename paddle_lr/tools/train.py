@@ -1,7 +1,7 @@
 """Train the demo detector with the cfg's in-graph learning rate; snapshots, resume, COCO AP.
 
     tools/train.py -c configs/shapes_demo.yml [-o KEY=VALUE ...] [--output DIR]
-                   [--resume SNAPSHOT_DIR] [--dygraph] [--eval-only]
+                   [--resume SNAPSHOT_DIR [--trust-checkpoint]] [--dygraph] [--eval-only]
 
 Static graph by default; ``--dygraph`` trains the same model with the dygraph
 twin of the schedule, under ``paddle.DataParallel`` when started with
@@ -26,6 +26,11 @@ def _parser():
         "--resume", metavar="SNAPSHOT_DIR",
         help="a snapshot directory, or a directory of snapshot_* (the newest complete one is used)",
     )
+    parser.add_argument(
+        "--trust-checkpoint", action="store_true",
+        help="read the resumed snapshot's pickles with Paddle's own loader, which runs any code they name "
+             "(by default only what Paddle's save writes is admitted); only for snapshots you trust",
+    )
     parser.add_argument("--dygraph", action="store_true", help="train in dygraph mode")
     parser.add_argument(
         "--eval-only", action="store_true", help="evaluate the initial (or resumed) parameters, no training"
@@ -42,7 +47,10 @@ def _main(argv):
             f"{PROG}: static data parallel (world size {world_size}) needs a GPU build of Paddle "
             "(fleet collective); use --dygraph for CPU data parallel"
         )
-    training.train(config, args.output, resume=args.resume, dygraph=args.dygraph, eval_only=args.eval_only)
+    if args.trust_checkpoint and args.resume is None:
+        raise UsageError(f"{PROG}: --trust-checkpoint needs --resume")
+    training.train(config, args.output, resume=args.resume, dygraph=args.dygraph, eval_only=args.eval_only,
+                   trust_checkpoint=args.trust_checkpoint)
     return 0
 
 
