@@ -5,6 +5,9 @@ import pathlib
 import warnings
 
 os.environ.setdefault("GLOG_minloglevel", "2")
+# Paddle's float32 division on the CPU is MKL's vsDiv, whose AVX-512 code path rounds 1 ulp off
+# on some inputs; the golden traces and the fluid 1.8.5 recordings hold with one pinned path.
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 
 import numpy as np
 import paddle
