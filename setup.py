@@ -14,13 +14,14 @@ setup(
         "matplotlib",
         "pycocotools",
         "pillow",
+        "libcst",  # paddle-lr-port
     ],
     extras_require={
         # Exactly one of the two Paddle packages may be installed; a plain
         # install keeps whichever is already there.
         "cpu": ["paddlepaddle>=2.6,<4"],
         "gpu": ["paddlepaddle-gpu>=2.6,<4"],
-        "test": ["pytest", "hypothesis"],
+        "test": ["pytest", "hypothesis", "libcst"],
     },
     # One name per tool: paddle-lr-<module, "_" as "-">, also the tool's prog in usage and
     # error lines; ``python -m paddle_lr.tools.<module>`` and ``tools/<module>.py`` run the same
@@ -34,6 +35,7 @@ setup(
             "paddle-lr-show-lr=paddle_lr.tools.show_lr:main",
             "paddle-lr-bench=paddle_lr.tools.bench:main",
             "paddle-lr-fault-soak=paddle_lr.tools.fault_soak:main",
+            "paddle-lr-port=paddle_lr.tools.port:main",
             # the earlier names
             "paddle-lr-make-shapes=paddle_lr.tools.make_shapes_dataset:main",
             "paddle-lr-plot=paddle_lr.tools.plot_lr:main",

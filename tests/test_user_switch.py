@@ -1,12 +1,14 @@
 """Fluid-era hand-written Switch schedules, ported by changing names alone, give fluid's values.
 
-The schedules (docs/porting.md's example and tests/data/fluid_bodies/) are kept in
+The schedules (docs/porting.md's example and tests/data/fluid_bodies/*.txt) are kept in
 fluid 1.x spelling; the test ports them with the name table of docs/porting.md
 and runs them. On paddlepaddle 2.6.2 the fluid spelling also runs as written,
 with ``fluid`` bound to Paddle 2.6.2's own implementations (the originals),
 and both must agree bit for bit. On both versions the port must match the
 values recorded from the originals (tests/data/user_switch_traces.json): bit
 for bit, or within 1 ulp where the body calls ``cos``/``pow`` (3.x's kernels).
+The published repositories' bodies are ported by paddle-lr-port and compared with fluid 1.8.5
+itself in tests/test_port_published.py.
 """
 import numpy as np
 import paddle
@@ -109,26 +111,3 @@ def test_ported_schedule_keeps_fluids_persistables():
         paddle.disable_static()
     assert saved["scheduled_learning_rate"] == ((1,), "float32"), saved
     assert saved["@LR_DECAY_COUNTER@"] == ((1,), "int64"), saved
-
-
-@pytest.mark.skipif(ON_2X, reason="2.x reproduces every bit")
-def test_cosine_with_warmup_differs_on_3x_only_where_the_cos_kernel_does():
-    """The 3.x steps that differ from fluid's are steps where 3.x's cos kernel and 2.6.2's
-    (the C library's cosf) disagree on the body's cos input: the kernel's difference, not the port's.
-
-    The body's cos input, op for op: ``scale(step - scale(5.0, 3), pi / 60)``.
-    """
-    from paddle_lr.schedules.common import C_KERNELS, scale_ref, steps_f32
-
-    case = GOLDEN["cosine_decay_with_warmup"]
-    expected = kit.decode(case["trace"], case["steps"])
-    got = values("cosine_decay_with_warmup", ported=True)
-    steps = np.arange(case["steps"])
-    x = scale_ref(steps_f32(steps) - scale_ref(np.float32(5.0), 3), np.pi / 60)
-    eager = paddle.cos(paddle.to_tensor(x)).numpy()
-    kernel_differs = set(np.flatnonzero(eager.view(np.uint32) != C_KERNELS["cos"](x).view(np.uint32)).tolist())
-    port_differs = set(np.flatnonzero(got.view(np.uint32) != expected.view(np.uint32)).tolist())
-    assert port_differs, "3.x reproduces every step; the bound in test_ported_schedule_gives_fluids_values is moot"
-    assert port_differs <= kernel_differs, (
-        f"steps {sorted(port_differs - kernel_differs)} differ from fluid's although 3.x's cos kernel agrees there")
-    assert min(port_differs) >= case["kernel_from"]

@@ -59,21 +59,14 @@ def port(source):
 # -- the fluid-era bodies (besides the docs' BERT example) -------------------
 # Each defines one function; CASES call it. Spelled as the fluid code was:
 # kept verbatim as text (tests/data/fluid_bodies/*.txt): they are the users' fluid code, not ours.
+# The published repositories' bodies (image classification's, ERNIE's, ...) are in
+# tests/data/fluid_bodies/published/, ported by paddle-lr-port (tests/test_port_published.py).
 BODIES = {name: (REPO / "tests" / "data" / "fluid_bodies" / f"{name}.txt").read_text()
-          for name in ("image_classification", "cpu_constants")}
+          for name in ("cpu_constants",)}
 
 # name -> (body, the call that builds the lr, steps, ops whose kernels round differently on 3.x,
 #          the step from which those ops run (the default case), the learning rate they are scaled by)
 CASES = {
-    "cosine_decay_with_warmup": (
-        "image_classification", "cosine_decay_with_warmup(0.1, step_each_epoch=3, epochs=20)", 66, ("cos",), 15, 0.1),
-    "exponential_decay_with_warmup": (
-        "image_classification",
-        "exponential_decay_with_warmup(0.1, step_each_epoch=4, decay_epochs=2.5, decay_rate=0.9, warm_up_epoch=2.0)",
-        40, ("pow",), 8, 0.1),
-    "lr_warmup_over_piecewise_decay": (
-        "image_classification",
-        "lr_warmup(fluid.layers.piecewise_decay([8, 12], [0.1, 0.01, 0.001]), 5, 0.0, 0.1)", 16, (), None, None),
     "stepwise_with_cpu_constants": (
         "cpu_constants", "stepwise_with_cpu_constants(0.05, 3, [6, 9], 0.5)", 12, (), None, None),
 }

@@ -28,6 +28,7 @@ Every other use of a fluid name is left as it was and listed, one line each,
 ``FILE:LINE: NAME: why``. Exit status: 0 when everything was ported, 1 when
 something was left (the rest is still written), 2 on bad input.
 """
+import ast
 import dataclasses
 import difflib
 import pathlib
@@ -39,6 +40,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
+from .. import rules
 from ..schedules.registry import REGISTRY
 from ._cli import ArgumentParser, UsageError, run
 
@@ -376,10 +378,13 @@ def port_source(source: str, path: str = "<source>") -> Port:
         UsageError: ``source`` is not Python (one line with the line number).
     """
     try:
+        ast.parse(source, path)  # Python's own message for a syntax error
         module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        raise UsageError(f"{PROG}: {path}: not Python: syntax error at line {exc.raw_line}, "
-                         f"column {exc.raw_column + 1}: {exc.message}") from None
+    except SyntaxError as exc:
+        raise UsageError(f"{PROG}: {path}: not Python: syntax error at line {exc.lineno}: {exc.msg}") from None
+    except cst.ParserSyntaxError as exc:  # Python parses it, libcst does not
+        raise UsageError(f"{PROG}: {path}: libcst cannot parse line {exc.raw_line}: "
+                         f"{rules.one_line(exc.message)}") from None
     result = Port(source)
     result.source = cst.MetadataWrapper(module).visit(_Porter(result, _taken_names(module))).code
     result.left.sort()
@@ -441,6 +446,12 @@ def _targets(args) -> List[Optional[pathlib.Path]]:
     return targets
 
 
+def _diff(old: str, new: str, fromfile: str, tofile: str) -> List[str]:
+    """The unified diff, with diff's marker after a last line that has no newline."""
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile, tofile)
+    return [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines]
+
+
 def _summary(src: str, result: Port) -> List[str]:
     lines = [f"{src}: {sum(result.ported.values())} ported, {len(result.left)} left unported"]
     lines += [f"  {old} -> {new} (x{count})" if count > 1 else f"  {old} -> {new}"
@@ -458,9 +469,8 @@ def _main(argv):
     summary = sys.stderr if args.diff else sys.stdout
     for src, target, text, result in zip(args.src, targets, texts, results):
         if args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
-                text.splitlines(keepends=True), result.source.splitlines(keepends=True),
-                fromfile=src, tofile=str(target) if target is not None else src))
+            sys.stdout.writelines(_diff(text, result.source, src, str(target) if target is not None else src))
+            sys.stdout.flush()
         if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "w", encoding="utf-8", newline="") as f:
