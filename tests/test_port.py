@@ -122,6 +122,28 @@ REWRITES = {
         ''')),
     "a-local-name-fluid-is-not-the-module": (FLUID + "def f(fluid):\n    return fluid.layers.cos(x)\n",
                                              NEW_IMPORT + "\ndef f(fluid):\n    return fluid.layers.cos(x)\n"),
+    "comments-above-a-deleted-import-kept": (code('''
+        import math
+
+        import paddle.fluid as fluid
+
+        # fluid's ops, for floor and cos
+        import paddle.fluid.layers.ops as ops
+        import paddle.fluid.layers as L
+
+        y = ops.floor(L.cast(math.pi, 'float32'))
+        '''), code(f'''
+        import math
+
+        {NEW_IMPORT}
+
+        # fluid's ops, for floor and cos
+
+        y = paddle.floor(paddle.cast(math.pi, 'float32'))
+        ''')),
+    "a-block-of-fluid-imports-alone": ("try:\n    import paddle.fluid as fluid\nexcept ImportError:\n"
+                                       "    import paddle.fluid.layers as L\n",
+                                       f"try:\n    {NEW_IMPORT}\nexcept ImportError:\n    pass\n"),
     "no-fluid-no-change": ("import paddle\n\nx = paddle.cos(y)  # as it was\n",
                            "import paddle\n\nx = paddle.cos(y)  # as it was\n"),
 }

@@ -160,6 +160,7 @@ class _Porter(cst.CSTTransformer):
         self.replace: Dict[cst.CSTNode, cst.BaseExpression] = {}
         self.switch_name = next(n for n in ("switch", "switch_", "_switch") if n not in taken_names)
         self.imports_placed = False
+        self.dropped: set = set()  # lines whose every import was fluid's
 
     # -- resolving ---------------------------------------------------------
     def fluid_name(self, node: cst.CSTNode) -> Optional[str]:
@@ -241,7 +242,27 @@ class _Porter(cst.CSTTransformer):
         self.init_on_cpu_removed: set = set()
         return True
 
+    def _drop_deleted(self, body: Sequence[cst.BaseStatement]) -> List[cst.BaseStatement]:
+        """``body`` without the lines of deleted imports; the comments above one go to the next line."""
+        out: List[cst.BaseStatement] = []
+        carried: List[cst.EmptyLine] = []
+        for statement in body:
+            if statement in self.dropped:
+                carried += statement.leading_lines
+                continue
+            if any(line.comment is not None for line in carried) or not statement.leading_lines:
+                statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
+            carried = []
+            out.append(statement)
+        if not out:  # a block of fluid imports alone: keep one, as `pass`
+            return [body[0]]
+        return out
+
+    def leave_IndentedBlock(self, original_node, updated_node):
+        return updated_node.with_changes(body=self._drop_deleted(updated_node.body))
+
     def leave_Module(self, original_node, updated_node):
+        updated_node = updated_node.with_changes(body=self._drop_deleted(updated_node.body))
         for node in self.init_on_cpu:
             if node not in self.init_on_cpu_removed:
                 self.leave_out(node, "init_on_cpu outside `with init_on_cpu():`: fluid 1.8 has no init_on_cpu")
@@ -327,8 +348,10 @@ class _Porter(cst.CSTTransformer):
                 body.append(kept)
         if not named_fluid:
             return updated_node
-        if not body:
-            return cst.RemoveFromParent()
+        if not body:  # dropped in _drop_deleted, which keeps the comments above it
+            dropped = updated_node.with_changes(body=[cst.Pass()])
+            self.dropped.add(dropped)
+            return dropped
         body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(body=body)
 
