@@ -1,41 +1,30 @@
 """The published fluid-era bodies (tests/data/fluid_bodies/published/), ported by paddle-lr-port and run.
 
-The calls, the stubs and the tiny program's data are tools/fluid18/record_bodies.py's, which
-recorded what the originals give on fluid 1.8.5 (tests/data/fluid185/bodies/); here the ported
-files make the same calls on the running Paddle.
+The calls, the stubs and the tiny program's data are tools/fluid18/bodies.py's, which
+tools/fluid18/record_bodies.py used to record what the originals give on fluid 1.8.5
+(tests/data/fluid185/bodies/); here the ported files make the same calls on the running Paddle.
 """
 import importlib.util
-import json
 import pathlib
-import sys
 
 import numpy as np
 import paddle
 
+import fluid185kit
 from paddle_lr.tools.port import port_source
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-PUBLISHED = REPO / "tests" / "data" / "fluid_bodies" / "published"
-RECORDINGS = REPO / "tests" / "data" / "fluid185" / "bodies"
-FLUID18 = REPO / "tools" / "fluid18"
-
-
-def _load(name, path):
-    if str(FLUID18) not in sys.path:
-        sys.path.insert(0, str(FLUID18))  # record_bodies imports fluid18io beside it
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-recorder = _load("record_bodies", FLUID18 / "record_bodies.py")
-decode_bits = recorder.fluid18io.decode_bits
+_spec = importlib.util.spec_from_file_location("bodies", REPO / "tools" / "fluid18" / "bodies.py")
+recorder = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(recorder)
 BODIES = recorder.BODIES
+PUBLISHED = pathlib.Path(recorder.PUBLISHED)
+RECORDINGS = fluid185kit.FIXTURES / recorder.TOPIC
+decode_bits = fluid185kit.decode_bits
 
 
 def recording(body):
-    return json.loads((RECORDINGS / f"{body}.json").read_text())
+    return fluid185kit.load(recorder.TOPIC, f"{body}.json")
 
 
 def source(body):
