@@ -14,6 +14,9 @@ def code(text):
     return textwrap.dedent(text).lstrip("\n")
 
 
+# fluid's keywords as paddle_lr.Adam takes them (renamed to Paddle's where it does not take fluid's)
+ADAM = port.renamed_keywords("Adam")
+
 # id -> (fluid-era source, its port)
 REWRITES = {
     "table-name": (FLUID + "lr = fluid.layers.piecewise_decay([2], [0.1, 0.01])\n",
@@ -99,11 +102,12 @@ REWRITES = {
     "optimizer-keywords": (FLUID + "opt = fluid.optimizer.Adam(learning_rate=lr, "
                            "regularization=fluid.regularizer.L2Decay(1e-4), parameter_list=ps)\n",
                            NEW_IMPORT + "\nopt = paddle_lr.Adam(learning_rate=lr, "
-                           "weight_decay=paddle_lr.L2Decay(1e-4), parameters=ps)\n"),
-    "Momentum-keeps-regularization": (FLUID + "opt = fluid.optimizer.MomentumOptimizer(lr, 0.9, "
-                                      "regularization=fluid.regularizer.L2DecayRegularizer(1e-4))\n",
-                                      NEW_IMPORT + "\nopt = paddle_lr.Momentum(lr, 0.9, "
-                                      "regularization=paddle_lr.L2Decay(1e-4))\n"),
+                           f"{ADAM.get('regularization', 'regularization')}=paddle_lr.L2Decay(1e-4), "
+                           f"{ADAM.get('parameter_list', 'parameter_list')}=ps)\n"),
+    "optimizer-Optimizer-spelling": (FLUID + "opt = fluid.optimizer.MomentumOptimizer(lr, 0.9, "
+                                     "regularization=fluid.regularizer.L2DecayRegularizer(1e-4))\n",
+                                     NEW_IMPORT + "\nopt = paddle_lr.Momentum(lr, 0.9, "
+                                     "regularization=paddle_lr.L2Decay(1e-4))\n"),
     "optimizer-module-as-an-object": ("import paddle.fluid.optimizer as optimizer\n"
                                       "op = getattr(optimizer, 'Momentum')\n",
                                       NEW_IMPORT + "\nop = getattr(paddle_lr, 'Momentum')\n"),
@@ -172,6 +176,19 @@ def test_left_unported_with_its_line(source, left):
     result = port_source(source)
     assert [(line, name) for line, name, _ in result.left] == left
     assert all(why for _, _, why in result.left)
+
+
+@pytest.mark.parametrize("fluid_name, name", sorted(port.OPTIMIZERS.items()))
+def test_fluids_optimizer_keywords_reach_paddle_lr(fluid_name, name):
+    """Each fluid keyword is taken by paddle_lr's optimizer as written, or renamed to one it takes."""
+    import inspect
+
+    import paddle_lr
+
+    taken = inspect.signature(getattr(paddle_lr, name)).parameters
+    renames = port.renamed_keywords(name)
+    assert all(renames.get(k, k) in taken for k in ("learning_rate", *port.PADDLE_KEYWORDS)), (
+        f"fluid.optimizer.{fluid_name} -> paddle_lr.{name}{inspect.signature(getattr(paddle_lr, name))}")
 
 
 def test_the_docs_before_block_ports_to_the_after_block():

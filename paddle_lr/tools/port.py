@@ -19,10 +19,10 @@ first. Besides names:
 * ``with init_on_cpu():`` (fluid 1.8 no longer has it) becomes its body;
 * ``fluid.layers.cond(pred, true_fn[, false_fn])`` as a statement becomes a
   ``paddle_lr.Switch`` with ``true_fn()`` in ``case(pred)`` (and ``false_fn()``
-  in ``default()``); as an expression, ``paddle.static.nn.cond``;
-* ``fluid.optimizer.<X>(...)`` becomes ``paddle_lr.<X>(...)`` (the tensor lr
-  works there) with fluid's keywords the Paddle class names differently
-  renamed (:data:`KEYWORDS`).
+  in ``default()``); a ``cond`` whose result is used is left;
+* ``fluid.optimizer.<X>(...)`` becomes ``paddle_lr.<X>(...)``, which takes the
+  lr tensor; a fluid keyword that class does not take is renamed to Paddle's
+  (:func:`renamed_keywords`).
 
 Every other use of a fluid name is left as it was and listed, one line each,
 ``FILE:LINE: NAME: why``. Exit status: 0 when everything was ported, 1 when
@@ -31,6 +31,7 @@ something was left (the rest is still written), 2 on bad input.
 import ast
 import dataclasses
 import difflib
+import inspect
 import pathlib
 import re
 import sys
@@ -40,11 +41,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
+from .. import optimizer as optimizers
 from .. import rules
 from ..schedules.registry import REGISTRY
 from ._cli import ArgumentParser, UsageError, run
 
-__all__ = ["PROG", "NAMES", "KEYWORDS", "Port", "port_source", "main"]
+__all__ = ["PROG", "NAMES", "OPTIMIZERS", "PADDLE_KEYWORDS", "renamed_keywords", "Port", "port_source", "main"]
 
 #: the console script's name, used in usage and error lines.
 PROG = "paddle-lr-port"
@@ -98,12 +100,16 @@ OPTIMIZERS = {
     "Adam": "Adam", "AdamOptimizer": "Adam",
 }
 NAMES.update({f"optimizer.{fluid_name}": f"paddle_lr.{name}" for fluid_name, name in OPTIMIZERS.items()})
-#: fluid keyword -> Paddle's, per paddle_lr optimizer (the keywords paddle_lr's class does not take as fluid's).
-KEYWORDS: Dict[str, Dict[str, str]] = {
-    name: {"parameter_list": "parameters", **({} if name == "Momentum" else {"regularization": "weight_decay"})}
-    for name in set(OPTIMIZERS.values())
-}
-#: why a fluid name is not ported (the rest: not a learning-rate name).
+#: fluid 1.8's optimizer keywords that Paddle 2.x/3.x name otherwise.
+PADDLE_KEYWORDS = {"parameter_list": "parameters", "regularization": "weight_decay"}
+
+
+def renamed_keywords(optimizer: str) -> Dict[str, str]:
+    """fluid keyword -> Paddle's, for the fluid keywords ``paddle_lr.<optimizer>`` does not take."""
+    taken = inspect.signature(getattr(optimizers, optimizer)).parameters
+    return {fluid: paddle for fluid, paddle in PADDLE_KEYWORDS.items() if fluid not in taken}
+
+
 #: fluid's elementwise_min/max, ported to Paddle's minimum/maximum when called without axis= or act=.
 MINMAX = {"layers.elementwise_min": "paddle.minimum", "layers.elementwise_max": "paddle.maximum"}
 INIT_ON_CPU = "initializer.init_on_cpu"
@@ -131,6 +137,7 @@ class Port:
 
     source: str
     ported: Counter = dataclasses.field(default_factory=Counter)  # (as written, new) -> count
+    keywords: Counter = dataclasses.field(default_factory=Counter)  # (optimizer(keyword=), new) -> count
     left: List[Tuple[int, str, str]] = dataclasses.field(default_factory=list)  # (line, as written, why)
     notes: List[Tuple[int, str]] = dataclasses.field(default_factory=list)  # (line, what)
 
@@ -226,11 +233,11 @@ class _Porter(cst.CSTTransformer):
         optimizer = OPTIMIZERS.get(name[len("optimizer."):]) if name.startswith("optimizer.") else None
         if optimizer is None:
             return updated_node
-        args = []
+        renames, args = renamed_keywords(optimizer), []
         for arg in updated_node.args:
-            if arg.keyword is not None and arg.keyword.value in KEYWORDS[optimizer]:
-                new = KEYWORDS[optimizer][arg.keyword.value]
-                self.result.ported[(f"{optimizer}({arg.keyword.value}=)", f"{optimizer}({new}=)")] += 1
+            if arg.keyword is not None and arg.keyword.value in renames:
+                new = renames[arg.keyword.value]
+                self.result.keywords[(f"{optimizer}({arg.keyword.value}=)", f"{optimizer}({new}=)")] += 1
                 arg = arg.with_changes(keyword=cst.Name(new))
             args.append(arg)
         return updated_node.with_changes(args=args)
@@ -478,7 +485,7 @@ def _diff(old: str, new: str, fromfile: str, tofile: str) -> List[str]:
 def _summary(src: str, result: Port) -> List[str]:
     lines = [f"{src}: {sum(result.ported.values())} ported, {len(result.left)} left unported"]
     lines += [f"  {old} -> {new} (x{count})" if count > 1 else f"  {old} -> {new}"
-              for (old, new), count in result.ported.items() if count > 0]
+              for (old, new), count in [*result.ported.items(), *result.keywords.items()] if count > 0]
     lines += [f"{src}:{line}: note: {what}" for line, what in result.notes]
     lines += [f"{src}:{line}: {written}: {why}" for line, written, why in result.left]
     return lines
