@@ -6,9 +6,16 @@
   written on either IR: PIR puts the step counter and the lr variable in
   ``.pdparams``, the legacy IR in ``.pdopt``, under the same names, so the two
   files are read as one;
+* ``fluid.save`` checkpoints of fluid 1.x (the same two pickles, the counter
+  and the lr variables in ``.pdopt``);
 * fluid's one-file-per-persistable directories (``save_persistables``,
-  ``paddle.static.save_vars``), written on either version (the tensor file
-  format is the same);
+  ``save_vars``, ``save_params``; ``paddle.static.save_vars``), written by
+  fluid 1.x or either version (the tensor file format is the same);
+* fluid's combined files (``filename=``: ``save_combine``'s tensors one after
+  another, without names), named after the program's persistables in fluid's
+  order (sorted by name);
+* a list of those, one checkpoint split over them (``save_params`` here,
+  ``save_vars`` of the rest there);
 * the demo trainer's static snapshots (:mod:`paddle_lr.demo.snapshot`), after
   checking their manifest.
 
@@ -30,7 +37,8 @@ as the switch lowering computes its lr from the program's schedule too.
 import dataclasses
 import os
 import pathlib
-from typing import Dict, Optional, Tuple
+import re
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import paddle
@@ -59,9 +67,12 @@ class LoadedCheckpoint:
     """What :func:`load_checkpoint` loaded.
 
     Attributes:
-        path (pathlib.Path): the checkpoint read (a ``paddle.static.save``
-            prefix, a per-variable directory or a snapshot directory).
-        format (str): ``"static.save"``, ``"per-variable"`` or ``"snapshot"``.
+        path (pathlib.Path or tuple): the checkpoint read (a ``paddle.static.save``
+            or ``fluid.save`` prefix, a directory, a combined file or a snapshot
+            directory); a tuple of them for a checkpoint given as a list.
+        format (str): ``"static.save"`` (``fluid.save`` too: the same files),
+            ``"per-variable"``, ``"combined"``, ``"per-variable+combined"`` or
+            ``"snapshot"``; for a list, its paths' formats joined by ``+``.
         state (dict): name -> the numpy array written into the scope, exactly
             as saved (parameters, optimizer accumulators, the step counter,
             the lr variable).
@@ -69,13 +80,17 @@ class LoadedCheckpoint:
             own schedule (their saved values are not used).
         paddle_version (str or None): the Paddle version that wrote it, when
             the checkpoint records it (snapshots).
+        renamed (dict): the program's name -> the name saved, for the
+            schedule's lr variables saved under fluid's names
+            (``{"learning_rate_0": "learning_rate"}``).
     """
 
-    path: pathlib.Path
+    path: Union[pathlib.Path, Tuple[pathlib.Path, ...]]
     format: str
     state: Dict[str, np.ndarray]
     tables: Tuple[str, ...] = ()
     paddle_version: Optional[str] = None
+    renamed: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def save_checkpoint(program, path, executor=None, scope=None, protocol: int = 4) -> pathlib.Path:
@@ -143,8 +158,29 @@ def _variable_files(directory):
             yield path.relative_to(directory).as_posix(), path
 
 
-def _read_per_variable(directory):
-    state = {}
+def _read_combined(where, path, label):
+    """The tensors of the ``save_combine`` file ``path``, in the file's order."""
+    data = rules.read_regular(f"checkpoint {where}: {label}", path)
+    try:
+        return ir.read_tensor_records(data)
+    except ValueError as exc:
+        raise CheckpointError(f"checkpoint {where}: {label} is not a combined tensor file ({exc})") from None
+
+
+@dataclasses.dataclass
+class _Read:
+    """One path of a checkpoint, read: named tensors, and combined files' unnamed ones."""
+
+    where: pathlib.Path
+    form: str
+    named: Dict[str, np.ndarray]
+    combined: List[Tuple[str, List[np.ndarray]]] = dataclasses.field(default_factory=list)
+    version: Optional[str] = None
+
+
+def _read_directory(directory):
+    """A directory of per-variable files, combined files (``filename=``), or both."""
+    read = _Read(directory, "per-variable", {})
     for name, path in _variable_files(directory):
         rules.open_regular(f"checkpoint {directory}: {name}", path).close()  # a FIFO would block Paddle's reader
         try:
@@ -154,42 +190,19 @@ def _read_per_variable(directory):
                 f"checkpoint {directory}: {name} is not a tensor file ({_one_line(exc)})"
             ) from None
         size = path.stat().st_size
-        if end != size:
+        if end < 0:
             raise CheckpointError(
-                f"checkpoint {directory}: {name} has {size} bytes, the tensor in it "
-                + ("needs more (truncated)" if end < 0 else f"ends at byte {end} (trailing data)")
+                f"checkpoint {directory}: {name} has {size} bytes, the tensor in it needs more (truncated)"
             )
-        state[name] = array
-    if not state:
+        if end == size:
+            read.named[name] = array
+        else:  # more than one tensor: a save_combine file
+            read.combined.append((name, _read_combined(directory, path, name)))
+    if not read.named and not read.combined:
         raise CheckpointError(f"checkpoint {directory}: holds no variable files")
-    return state
-
-
-def read_checkpoint(path, trusted=False):
-    """Read a checkpoint into memory, without a program or a scope.
-
-    Args:
-        path (str or Path): a ``paddle.static.save`` prefix (or one of its
-            files), a per-variable directory, or a static snapshot directory.
-        trusted (bool): read the pickles with Paddle's own loader, which runs
-            whatever code they name (:mod:`paddle_lr.pickles`); only for files you trust.
-
-    Returns:
-        tuple: ``(path, format, state, paddle_version)`` with ``state`` a dict
-        name -> numpy array, as saved.
-
-    Raises:
-        CheckpointError: one line: nothing there, an unreadable or truncated
-            file, a damaged or dygraph snapshot.
-        UntrustedPickleError: a pickle names a global Paddle's save never
-            writes (code it would run); nothing was loaded.
-    """
-    path = pathlib.Path(rules.path_text("checkpoint path", path))
-    try:
-        return _read(path, trusted)
-    except OSError as exc:  # a directory that cannot be listed or searched, an unreadable file
-        where = exc.filename if exc.filename is not None else path
-        raise CheckpointError(f"checkpoint {path}: cannot read {where}: {exc.strerror or exc}") from None
+    if read.combined:
+        read.form = "combined" if not read.named else "per-variable+combined"
+    return read
 
 
 def _read(path, trusted):
@@ -205,16 +218,57 @@ def _read(path, trusted):
         prefix = _static_prefix(path)
         if prefix is None:
             raise CheckpointError(f"checkpoint {path}: the snapshot holds no .pdparams file")
-        return path, "snapshot", _read_static(prefix, trusted), manifest.get("paddle_version")
+        return _Read(path, "snapshot", _read_static(prefix, trusted), version=manifest.get("paddle_version"))
     prefix = _static_prefix(path)
     if prefix is not None:
-        return prefix, "static.save", _read_static(prefix, trusted), None
+        return _Read(prefix, "static.save", _read_static(prefix, trusted))
     if path.is_dir():
-        return path, "per-variable", _read_per_variable(path), None
+        return _read_directory(path)
+    if path.is_file():
+        return _Read(path, "combined", {}, [(path.name, _read_combined(path, path, path.name))])
     raise CheckpointError(
-        f"checkpoint {path}: no such checkpoint (expected a paddle.static.save prefix, "
-        "a directory of per-variable files or a snapshot directory)"
+        f"checkpoint {path}: no such checkpoint (expected a paddle.static.save or fluid.save prefix, "
+        "a directory of per-variable or combined files, a combined file or a snapshot directory)"
     )
+
+
+def _read_checked(path, trusted):
+    path = pathlib.Path(rules.path_text("checkpoint path", path))
+    try:
+        return _read(path, trusted)
+    except OSError as exc:  # a directory that cannot be listed or searched, an unreadable file
+        where = exc.filename if exc.filename is not None else path
+        raise CheckpointError(f"checkpoint {path}: cannot read {where}: {exc.strerror or exc}") from None
+
+
+def read_checkpoint(path, trusted=False):
+    """Read a checkpoint into memory, without a program or a scope.
+
+    Args:
+        path (str or Path): a ``paddle.static.save``/``fluid.save`` prefix (or
+            one of its files), a per-variable directory, or a static snapshot
+            directory. Combined files hold no names: read them with
+            :func:`load_checkpoint`, which takes the names from the program.
+        trusted (bool): read the pickles with Paddle's own loader, which runs
+            whatever code they name (:mod:`paddle_lr.pickles`); only for files you trust.
+
+    Returns:
+        tuple: ``(path, format, state, paddle_version)`` with ``state`` a dict
+        name -> numpy array, as saved.
+
+    Raises:
+        CheckpointError: one line: nothing there, an unreadable or truncated
+            file, a damaged or dygraph snapshot, a combined file.
+        UntrustedPickleError: a pickle names a global Paddle's save never
+            writes (code it would run); nothing was loaded.
+    """
+    read = _read_checked(path, trusted)
+    if read.combined:
+        raise CheckpointError(
+            f"checkpoint {read.where}: {read.combined[0][0]} is a combined file (its tensors have no names); "
+            "load it with load_checkpoint(program, ...), which names them after the program's persistables"
+        )
+    return read.where, read.form, read.named, read.version
 
 
 def _names(names):
@@ -260,16 +314,136 @@ def misfit(saved, expected):
     return parts
 
 
-def _problems(state, expected, tables, scope):
-    """Every way ``state`` does not fit the program and the scope, as message parts."""
-    saved = {name: (array.shape, array.dtype.name) for name, array in state.items() if name not in tables}
-    parts = misfit(saved, {name: meta for name, meta in expected.items() if name not in tables})
+#: paddle_lr's schedules name their lr variables as fluid did, plus a unique-name suffix
+#: (fluid's ``learning_rate`` is ``learning_rate_0`` here).
+_UNIQUE_SUFFIX = re.compile(r"_[0-9]+$")
+
+
+def _fluid_name(name):
+    return _UNIQUE_SUFFIX.sub("", name)
+
+
+def _is_lr_like(array):
+    return array.shape == (1,) and array.dtype == np.float32
+
+
+@dataclasses.dataclass(frozen=True)
+class _Expected:
+    """What a program holds, as load_checkpoint matches a checkpoint against it."""
+
+    persistables: Dict[str, tuple]  # name -> (shape, dtype name), tables included
+    tables: frozenset
+    parameters: Tuple[str, ...]
+    #: The schedule's lr variables: written by the schedule at every run, so never needed from a checkpoint.
+    recomputed: frozenset
+
+    @classmethod
+    def of(cls, program):
+        persistables = ir.persistables(program)
+        tables = frozenset(name for name in persistables if _tables.is_table(name))
+        recomputed = frozenset(name for name in ir.schedule_outputs(program)
+                               if persistables.get(name) == ((1,), "float32"))
+        return cls(persistables, tables, tuple(sorted(ir.parameter_names(program))), recomputed)
+
+    def fluid_order(self, names):
+        """fluid's ``save_combine`` order: sorted by name, an lr variable under fluid's name for it."""
+        return sorted(names, key=lambda n: (_fluid_name(n) if n in self.recomputed else n, n))
+
+
+def _fits(array, meta):
+    shape, dtype = meta
+    return _shape_fits(array.shape, shape) and array.dtype.name == dtype
+
+
+def _combined_names(arrays, expected, taken):
+    """The program's names for a combined file's tensors, or None when no list of them fits."""
+    everything = set(expected.persistables)
+    parameters = set(expected.parameters)
+    remaining = everything - taken
+    groups = (everything, parameters, everything - parameters,
+              remaining, remaining & parameters, remaining - parameters)
+    for group in groups:
+        if len(group) != len(arrays) or group & taken:
+            continue
+        for order in (expected.fluid_order(group), sorted(group)):
+            if all(_fits(a, expected.persistables[n]) for a, n in zip(arrays, order)):
+                return order
+    return None
+
+
+def _combined_misfit(where, label, arrays, expected):
+    kinds = ", ".join(f"{a.dtype.name}{list(a.shape)}" for a in arrays[:_NAMES_SHOWN])
+    more = f", ... ({len(arrays) - _NAMES_SHOWN} more)" if len(arrays) > _NAMES_SHOWN else ""
+    others = len(expected.persistables) - len(expected.parameters)
+    return (
+        f"checkpoint {where}: {label} is a combined file (save_combine) of {len(arrays)} tensors ({kinds}{more}) "
+        "that fits no list of the program's persistables in fluid's order (sorted by name): expected all "
+        f"{len(expected.persistables)} persistables ({_names(expected.persistables)}), its "
+        f"{len(expected.parameters)} parameters or its {others} other persistables"
+    )
+
+
+def _named_state(reads, expected):
+    """Every tensor of the checkpoint's paths under the program's name for it."""
+    state, source = {}, {}
+
+    def add(where, name, array):
+        if name in state:
+            raise CheckpointError(f"checkpoint {where}: {name} is also in {source[name]}")
+        state[name], source[name] = array, where
+
+    for read in reads:
+        for name, array in read.named.items():
+            add(read.where, name, array)
+    for read in reads:
+        for label, arrays in read.combined:
+            names = _combined_names(arrays, expected, set(state))
+            if names is None:
+                raise CheckpointError(_combined_misfit(read.where, label, arrays, expected))
+            for name, array in zip(names, arrays):
+                add(read.where, name, array)
+    return state
+
+
+def _rename_lr_variables(state, expected):
+    """Give the schedule's lr variables saved under fluid's names the program's names.
+
+    Returns:
+        dict: the program's name -> the saved name, for those renamed.
+    """
+    strays = sorted(n for n in state if n not in expected.persistables and _is_lr_like(state[n]))
+    renamed = {}
+    for name in sorted(expected.recomputed - set(state)):
+        match = next((s for s in strays if _fluid_name(s) == _fluid_name(name)), None)
+        if match is not None:
+            strays.remove(match)
+            renamed[name] = match
+    for name, saved in renamed.items():
+        state[name] = state.pop(saved)
+    return renamed
+
+
+def _problems(state, expected, params_only, scope):
+    """Every way ``state`` does not fit the program and the scope, as one message, and the names to restore."""
+    want = {n: m for n, m in expected.persistables.items() if n not in expected.tables}
+    if params_only:
+        want = {n: want[n] for n in expected.parameters}
+    else:
+        for name in expected.recomputed - set(state):  # written by the schedule before anything reads it
+            del want[name]
+    saved = {name: (array.shape, array.dtype.name) for name, array in state.items()
+             if not _tables.is_table(name) and (not params_only or name in want)}
+    parts = misfit(saved, want)
+    missing = set(want) - set(saved)
+    if not params_only and missing and set(saved) == set(expected.parameters):
+        return (f"holds the parameters only (fluid's save_params): missing {_names(missing)}; "
+                "load_checkpoint(..., params_only=True) loads the parameters alone (fine-tuning)"), set(saved)
     if not parts:
-        touched = set(saved) | (set(expected) & tables)
+        touched = set(saved) | expected.tables
         absent = [name for name in sorted(touched) if scope.find_var(name) is None]
         if absent:
             parts.append(f"not in the scope (run the startup program first): {_names(absent)}")
-    return parts
+    return (f"does not fit the program: {'; '.join(parts)}" if parts else ""), set(saved)
 
 
 def _place_of(tensor, executor):
@@ -286,22 +460,44 @@ def _place_of(tensor, executor):
     return paddle.CPUPlace()
 
 
-def load_checkpoint(program, path, executor=None, scope=None, trusted=False) -> LoadedCheckpoint:
-    """Restore a static program's persistables from a checkpoint of either Paddle version.
+def _paths(path):
+    if not isinstance(path, (list, tuple)):
+        return [path]
+    if not path:
+        raise CheckpointError("checkpoint: an empty list of paths")
+    return list(path)
 
-    Reads ``paddle.static.save`` checkpoints (either IR), fluid's
-    one-file-per-persistable directories (``save_persistables`` /
-    ``paddle.static.save_vars``, either version) and the demo trainer's static
-    snapshots; restores the parameters, the optimizer accumulators, the step
-    counter and the lr variable, then rewrites the branch-free tables from
-    ``program``'s own schedule. Everything is checked before anything is
-    written: on any error the scope is untouched.
+
+def load_checkpoint(program, path, executor=None, scope=None, trusted=False, *,
+                    params_only: bool = False) -> LoadedCheckpoint:
+    """Restore a static program's persistables from a checkpoint of fluid 1.x, Paddle 2.6 or Paddle 3.x.
+
+    Reads ``paddle.static.save`` and ``fluid.save`` checkpoints (either IR),
+    fluid's one-file-per-persistable directories (``save_persistables``,
+    ``save_vars``, ``save_params``), fluid's combined files (``filename=``),
+    and the demo trainer's static snapshots; a list of paths is one checkpoint
+    split over them (``save_params`` into one directory or file,
+    ``save_vars`` of the rest into another). It restores the parameters, the
+    optimizer accumulators, the step counter and the lr variables, then
+    rewrites the branch-free tables from ``program``'s own schedule.
+    Everything is read and checked before anything is written: on any error
+    the scope is untouched.
+
+    Combined files hold no names: their tensors are named after the
+    program's persistables in the order fluid wrote them (sorted by name),
+    all of them, the parameters only or the others; a file that none of these
+    lists fits is refused in one line. The lr variables of the program's
+    Switch schedules are written by the schedule at every run before anything
+    reads them: a checkpoint may lack them, or hold them under fluid's names
+    (``learning_rate``, ``learning_rate_warmup`` for ``learning_rate_0``,
+    ``learning_rate_warmup_0``).
 
     Args:
         program: the main program, built as the one that was saved.
-        path (str or Path): a ``paddle.static.save`` prefix (or its
-            ``.pdparams``/``.pdopt`` file), a directory of per-variable files,
-            or a snapshot directory.
+        path (str, Path or list of them): a ``paddle.static.save``/``fluid.save``
+            prefix (or its ``.pdparams``/``.pdopt`` file), a directory of
+            per-variable or combined files, a combined file, a snapshot
+            directory, or a list of those that together hold the checkpoint.
         executor (optional): gives the place for tensors not yet initialised
             (those run by the startup program keep their own place).
         scope (optional): the scope holding the program's persistables (the
@@ -310,6 +506,10 @@ def load_checkpoint(program, path, executor=None, scope=None, trusted=False) -> 
             only what Paddle's savers write, so that a file cannot run code
             (:mod:`paddle_lr.pickles`); ``True`` reads them with Paddle's own
             loader, which runs whatever they name: only for files you trust.
+        params_only (bool): restore the parameters only (fine-tuning from a
+            ``save_params`` checkpoint, or from a full one): the optimizer's
+            accumulators and the step counter keep their startup values.
+            Without it, a checkpoint of the parameters alone is refused.
 
     Returns:
         LoadedCheckpoint: the path read, its format, the arrays written and the
@@ -318,7 +518,8 @@ def load_checkpoint(program, path, executor=None, scope=None, trusted=False) -> 
     Raises:
         CheckpointError: (a :class:`~paddle_lr.rules.ConfigError`) one line
             naming every missing, unexpected, shape- or dtype-mismatched
-            variable, or the file that cannot be read.
+            variable, the combined file that fits no list of the program's
+            persistables, or the file that cannot be read.
         UntrustedPickleError: (a ``ConfigError``) one line naming the file and
             the global it asks for that Paddle's save never writes; nothing loaded.
 
@@ -345,18 +546,27 @@ def load_checkpoint(program, path, executor=None, scope=None, trusted=False) -> 
         0.01
         >>> paddle.disable_static()
     """
+    rules.boolean("params_only", params_only)
     scope = scope or paddle.static.global_scope()
-    where, form, state, version = read_checkpoint(path, trusted)
-    expected = ir.persistables(program)
-    tables = {name for name in set(expected) | set(state) if _tables.is_table(name)}
-    parts = _problems(state, expected, tables, scope)
-    if parts:
-        raise CheckpointError(f"checkpoint {where}: does not fit the program: {'; '.join(parts)}")
+    reads = [_read_checked(p, trusted) for p in _paths(path)]
+    if len(reads) == 1:
+        where, form, version = reads[0].where, reads[0].form, reads[0].version
+    else:
+        where = tuple(read.where for read in reads)
+        form = "+".join(read.form for read in reads)
+        version = next((read.version for read in reads if read.version), None)
+    label = " + ".join(str(read.where) for read in reads)
+    expected = _Expected.of(program)
+    state = _named_state(reads, expected)
+    renamed = _rename_lr_variables(state, expected)
+    problem, restored = _problems(state, expected, params_only, scope)
+    if problem:
+        raise CheckpointError(f"checkpoint {label}: {problem}")
     written = {}
-    for name in sorted(set(state) - tables):
+    for name in sorted(restored):
         tensor = scope.find_var(name).get_tensor()
         array = np.ascontiguousarray(state[name])
         tensor.set(array, _place_of(tensor, executor))
         written[name] = array
     rewritten = _schedule.reload_tables(program, scope)  # the program's tables, from its schedule
-    return LoadedCheckpoint(where, form, written, tuple(sorted(rewritten)), version)
+    return LoadedCheckpoint(where, form, written, tuple(sorted(rewritten)), version, renamed)

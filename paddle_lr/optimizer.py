@@ -9,8 +9,12 @@ its own learning-rate variable. Everything else (the update kernels, the
 accumulators, weight decay, ``LRScheduler`` and float learning rates) is
 Paddle's own, so the updates are Paddle's bit for bit.
 
-``SGD``, ``Momentum`` (with fluid's ``regularization=`` and ``use_nesterov``
-keywords), ``RMSProp``, ``Adam`` and ``AdamW`` are defined here that way.
+``SGD``, ``Momentum``, ``RMSProp``, ``Adam`` and ``AdamW`` are defined here
+that way. The four fluid 1.8 had also take its keywords: ``regularization=``
+(today's ``weight_decay``) and ``parameter_list=`` (today's ``parameters``);
+``grad_clip=`` and ``name=`` are the same in both. Their accumulators carry
+fluid 1.8's names (``fc_0.w_0_velocity_0``, ``fc_0.w_0_moment1_0``, ...), so
+a fluid checkpoint restores them (:data:`FLUID_ACCUMULATORS`).
 """
 import inspect
 import math
@@ -22,7 +26,22 @@ import paddle
 from . import rules
 from .graph import ir
 
-__all__ = ["TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay"]
+__all__ = ["TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay", "FLUID_ACCUMULATORS"]
+
+#: fluid 1.8's keyword -> today's, for the optimizers fluid had.
+FLUID_KEYWORDS = {"regularization": "weight_decay", "parameter_list": "parameters"}
+
+#: Each optimizer's accumulators, as ``<parameter>_<suffix>_0``: fluid 1.8.5's
+#: name suffix -> Paddle 2.6.2's and 3.3.1's (measured: the same on all three).
+#: AdamW's are Adam's; SGD has none. The step counter (``@LR_DECAY_COUNTER@``)
+#: and the lr variables are the schedule's, not the optimizer's.
+FLUID_ACCUMULATORS = {
+    "Momentum": {"velocity": "velocity"},
+    "Adam": {"moment1": "moment1", "moment2": "moment2",
+             "beta1_pow_acc": "beta1_pow_acc", "beta2_pow_acc": "beta2_pow_acc"},
+    "RMSProp": {"mean_square": "mean_square", "mean_grad": "mean_grad", "momentum": "momentum"},
+    "SGD": {},
+}
 
 
 class L2Decay(paddle.regularizer.L2Decay):
@@ -34,12 +53,7 @@ class L2Decay(paddle.regularizer.L2Decay):
     """
 
     def __init__(self, coeff: Optional[float] = None, regularization_coeff: Optional[float] = None) -> None:
-        if coeff is not None and regularization_coeff is not None:
-            raise rules.ConfigError(
-                "L2Decay: give coeff or regularization_coeff, not both, "
-                f"got {coeff!r} and {regularization_coeff!r}"
-            )
-        value = regularization_coeff if coeff is None else coeff
+        value = rules.alias("L2Decay", "coeff", coeff, "regularization_coeff", regularization_coeff)
         super().__init__(rules.real("coeff", 0.0 if value is None else value, low=0.0))
 
 
@@ -69,17 +83,32 @@ class TensorLearningRate:
 
     Per-parameter learning rates (``ParamAttr(learning_rate=...)``) scale the
     tensor as they scale Paddle's own learning-rate variable.
+
+    fluid 1.8's keywords (:data:`FLUID_KEYWORDS`) are taken for today's; both
+    for one argument is a one-line :class:`~paddle_lr.ConfigError`.
     """
+
+    #: fluid's keywords this optimizer takes (fluid 1.8 had no AdamW).
+    fluid_keywords = FLUID_KEYWORDS
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        # Show the Paddle optimizer's signature (the mixin's __init__ takes *args).
+        # Show the Paddle optimizer's signature (the mixin's __init__ takes *args), and fluid's keywords.
         if "__init__" not in cls.__dict__:
             paddle_base = next(b for b in cls.__mro__ if b.__module__.startswith("paddle."))
             signature = inspect.signature(paddle_base.__init__)
-            cls.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+            fluid = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+                     for name in cls.fluid_keywords]
+            cls.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:] + fluid)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        for fluid_name, name in FLUID_KEYWORDS.items():
+            if fluid_name not in self.fluid_keywords:
+                rules.refused(owner, fluid_name, kwargs.pop(fluid_name, None),
+                              f"fluid 1.8 had no {owner}; give {name}=")
+            elif fluid_name in kwargs:
+                kwargs[name] = rules.alias(owner, fluid_name, kwargs.pop(fluid_name), name, kwargs.get(name))
         args = list(args)
         self._lr_tensor = None
         if args:
@@ -164,8 +193,14 @@ class AdamW(TensorLearningRate, paddle.optimizer.AdamW):
     """``paddle.optimizer.AdamW`` whose ``learning_rate`` may also be an in-graph float32 tensor.
 
     The decoupled weight decay and ``lr_ratio`` read the same learning rate
-    as the update, as in Paddle.
+    as the update, as in Paddle. fluid 1.8 had no AdamW: ``grad_clip=`` and
+    ``name=`` are taken as everywhere, ``regularization=`` and
+    ``parameter_list=`` are refused in one line (fluid's ``regularization``
+    is an L2 term added to the gradient, not AdamW's decoupled
+    ``weight_decay``; mapping one to the other would change the update).
     """
+
+    fluid_keywords = {}
 
 
 class Momentum(TensorLearningRate, paddle.optimizer.Momentum):
@@ -186,6 +221,7 @@ class Momentum(TensorLearningRate, paddle.optimizer.Momentum):
         weight_decay (L2Decay or float, optional): L2 decay, fused into the momentum op.
         grad_clip (optional): gradient clipping, as in Paddle.
         name (str, optional): the name prefix of the optimizer's accumulators.
+        parameter_list (list, optional): fluid's keyword, an alias of ``parameters``.
     """
 
     def __init__(
@@ -198,19 +234,17 @@ class Momentum(TensorLearningRate, paddle.optimizer.Momentum):
         weight_decay: Any = None,
         grad_clip: Any = None,
         name: Optional[str] = None,
+        parameter_list: Any = None,
     ) -> None:
-        if regularization is not None and weight_decay is not None:
-            raise rules.ConfigError(
-                "Momentum: give regularization or weight_decay, not both, "
-                f"got {regularization!r} and {weight_decay!r}"
-            )
         momentum = rules.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
         super().__init__(
             learning_rate=learning_rate,
             momentum=momentum,
             parameters=parameters,
             use_nesterov=use_nesterov,
-            weight_decay=regularization if weight_decay is None else weight_decay,
+            weight_decay=weight_decay,
             grad_clip=grad_clip,
             name=name,
+            **{k: v for k, v in (("regularization", regularization), ("parameter_list", parameter_list))
+               if v is not None},
         )

@@ -276,6 +276,39 @@ def exactly_one(named):
     return given[0]
 
 
+def alias(owner, old_name, old_value, name, value):
+    """An argument that may also be given under its old (fluid's) name; not under both.
+
+    Args:
+        owner (str): the function or class taking it (for the message).
+        old_name (str): the old name (``regularization``).
+        old_value: the value given under it, or None.
+        name (str): today's name (``weight_decay``).
+        value: the value given under it, or None.
+
+    Returns:
+        The value given (None when neither is).
+    """
+    if old_value is not None and value is not None:
+        raise ConfigError(
+            f"{owner}: give {old_name} or {name}, not both, got {shown(old_value)} and {shown(value)}"
+        )
+    return value if old_value is None else old_value
+
+
+def refused(owner, name, value, why):
+    """An argument a callable does not take, given: one line saying why.
+
+    Args:
+        owner (str): the function or class.
+        name (str): the argument's name.
+        value: the value given; None means not given.
+        why (str): the reason, and what to give instead.
+    """
+    if value is not None:
+        raise ConfigError(f"{owner}: {name} is not taken ({why}), got {shown(value)}")
+
+
 def required_with(name, value, by):
     """An argument that must be given (not None) because another one is.
 

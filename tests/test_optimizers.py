@@ -266,9 +266,11 @@ def test_one_shared_mechanism(cls):
     paddle_base = next(b for b in cls.__mro__ if b.__module__.startswith("paddle."))
     own = [name for name in ("_create_global_learning_rate", "get_lr", "set_lr", "minimize") if name in cls.__dict__]
     assert own == [], f"{cls.__name__} overrides {own} itself"
-    if cls is not paddle_lr.Momentum:  # Momentum keeps fluid's keywords, so its own signature
-        assert inspect.signature(cls) == inspect.signature(paddle_base.__init__).replace(
-            parameters=list(inspect.signature(paddle_base.__init__).parameters.values())[1:])
+    if cls is not paddle_lr.Momentum:  # Momentum keeps fluid's keywords in place, so its own signature
+        paddle_signature = inspect.signature(paddle_base.__init__)
+        fluid = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None) for name in cls.fluid_keywords]
+        assert inspect.signature(cls) == paddle_signature.replace(
+            parameters=list(paddle_signature.parameters.values())[1:] + fluid)
 
 
 def _tensor(dtype="float32", shape=(1,)):

@@ -36,6 +36,9 @@ __all__ = [
     "op_names",
     "persistables",
     "read_tensor_file",
+    "read_tensor_records",
+    "parameter_names",
+    "schedule_outputs",
     "axis_is_operand",
 ]
 
@@ -264,6 +267,76 @@ def read_tensor_file(path) -> tuple:
     tensor = (getattr(core, "DenseTensor", None) or core.LoDTensor)()
     end = reader(tensor, str(path))
     return np.array(tensor), int(end)
+
+
+def read_tensor_records(data: bytes) -> list:
+    """Read the tensors of a ``save_combine`` file (fluid's ``filename=`` checkpoints), in order.
+
+    The file is the tensors' ``save`` records one after another, with no
+    names. Each record is read with Paddle's own reader from memory and
+    written back with Paddle's own writer: the bytes written must equal the
+    file's from that point, which gives the record's length and proves that
+    the record was read exactly.
+
+    Args:
+        data (bytes): the file's bytes.
+
+    Returns:
+        list[numpy.ndarray]: the tensors, in the file's order.
+
+    Raises:
+        ValueError: one line with the byte offset: a record that Paddle cannot
+            read, or that does not read back exactly (truncated, or followed
+            by bytes that are not a record).
+    """
+    import numpy as np
+
+    reader = getattr(core, "load_dense_tensor_from_memory", None) or core.load_lod_tensor_from_memory
+    writer = getattr(core, "save_dense_tensor_to_memory", None) or core.save_lod_tensor_to_memory
+    tensor_type = getattr(core, "DenseTensor", None) or core.LoDTensor
+    arrays, offset = [], 0
+    while offset < len(data):
+        tensor = tensor_type()
+        try:
+            reader(tensor, data[offset:])
+        except Exception as exc:  # Paddle's own error for bytes that are not a tensor record
+            text = " ".join(str(exc).split())
+            raise ValueError(f"the record at byte {offset} is not a tensor ({type(exc).__name__}: {text[:120]})") from None
+        record = writer(tensor)
+        if data[offset:offset + len(record)] != record:
+            more = "the file ends inside it (truncated)" if offset + len(record) > len(data) else "it does not read back"
+            raise ValueError(f"the record at byte {offset} is not a whole tensor: {more}")
+        arrays.append(np.array(tensor))
+        offset += len(record)
+    return arrays
+
+
+def parameter_names(program) -> List[str]:
+    """The names of a program's parameters (what fluid's ``save_params`` writes).
+
+    Args:
+        program: a main program.
+
+    Returns:
+        list[str]: the parameters' names, trainable or not.
+    """
+    return _backend.parameter_names(program)
+
+
+def schedule_outputs(program) -> set:
+    """The persistables that the learning-rate schedule ops of ``program`` write at every run.
+
+    These are the lr variables of Switch schedules (``learning_rate_0``,
+    ``learning_rate_warmup_0``, ...) and the step counter: ops built under
+    :func:`schedule_guard` write them (in place, from the Switch's cases).
+
+    Args:
+        program: a main program.
+
+    Returns:
+        set[str]: their names.
+    """
+    return _backend.written_names(program, _LR_SCHED_ROLE)
 
 
 def global_var_meta(name: str):

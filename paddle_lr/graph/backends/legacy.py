@@ -94,6 +94,17 @@ def persistable_values(program):
     return paddle.static.io.get_program_persistable_vars(program)
 
 
+def parameter_names(program):
+    """The names of ``program``'s parameters (``Parameter`` variables, trainable or not)."""
+    return [p.name for p in program.all_parameters()]
+
+
+def written_names(program, role):
+    """The variable names that ops of ``role`` write, in every block (conditional blocks included)."""
+    return {name for block in program.blocks for op in block.ops if op_role(op) == role
+            for name in op.output_arg_names}
+
+
 def global_var_meta(name):
     """``(shape, dtype)`` of the main program's global variable ``name``, or None."""
     from paddle.base.data_feeder import convert_dtype

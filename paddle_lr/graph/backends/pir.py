@@ -125,6 +125,39 @@ def persistable_values(program):
     return [v for v in params + others if v.persistable]
 
 
+def parameter_names(program):
+    """The names of ``program``'s parameters (``is_parameter`` values, trainable or not)."""
+    from paddle.static.pir_io import get_pir_parameters
+
+    params, _ = get_pir_parameters(program)
+    return [v.name for v in params if v.is_parameter]
+
+
+# The operand an in-place op writes: the ops that write a persistable from inside a Switch case.
+_WRITTEN_OPERAND = {"pd_op.assign_out_": 1, "pd_op.full_": 0, "pd_op.increment_": 0}
+
+
+def written_names(program, role):
+    """The persistable names that in-place ops of ``role`` write, in every block (``pd_op.if`` blocks included)."""
+    names = {op.result(0).id: op.attrs()["parameter_name"]
+             for op in program.global_block().ops if op.name() == "builtin.parameter"}
+
+    def walk(block):
+        for op in block.ops:
+            yield op
+            for sub in op.blocks():
+                yield from walk(sub)
+
+    written = set()
+    for op in walk(program.global_block()):
+        index = _WRITTEN_OPERAND.get(op.name())
+        if index is not None and op_role(op) == role:
+            value = op.operand_source(index)
+            if value.id in names:
+                written.add(names[value.id])
+    return written
+
+
 def global_var_meta(name):
     """``(shape, dtype)`` of the main program's persistable ``name``, or None."""
     from paddle.base.data_feeder import convert_dtype
