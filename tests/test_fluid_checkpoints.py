@@ -251,6 +251,23 @@ def test_a_combined_file_of_another_program_is_refused_in_one_line(static_mode):
     assert _unchanged(before, program) == []
 
 
+DAMAGED = [pytest.param(lambda data: data[:212], "the record at byte 186 is not a whole tensor: the file ends inside it "
+                        "(truncated)", id="truncated"),
+           pytest.param(lambda data: data + b"\0\0\0\0junk", "the record at byte 428 is not a tensor (", id="appended")]
+
+
+@pytest.mark.parametrize("damage, message", DAMAGED)
+def test_a_damaged_combined_file_is_refused_naming_the_offset(static_mode, tmp_path, damage, message):
+    path = tmp_path / "all"
+    path.write_bytes(damage((FIXTURES / "seed-momentum" / "save_persistables_combined" / "all").read_bytes()))
+    program = Program("seed-momentum")
+    before = _state(program)
+    with pytest.raises(paddle_lr.CheckpointError) as info:
+        paddle_lr.load_checkpoint(program.main, path, program.exe, program.scope)
+    assert str(info.value).startswith(f"checkpoint {path}: all is not a combined tensor file ({message}"), str(info.value)
+    assert "\n" not in str(info.value) and _unchanged(before, program) == []
+
+
 def test_a_variable_in_two_paths_is_refused(static_mode):
     program = Program("seed-momentum")
     path = FIXTURES / "seed-momentum" / "save_persistables"
