@@ -12,7 +12,9 @@ point. The points are:
     half-way through writing the log line of iteration ``N``;
 ``snapshot:N``
     while writing ``snapshot_N``: its state files are written, its manifest
-    is not, and it has not been renamed into place.
+    is not, and it has not been renamed into place;
+``final:N``
+    the same while writing ``final/`` (``N`` is ``max_iter``).
 
 Unset (the normal case), nothing happens.
 """
@@ -28,7 +30,7 @@ def armed(name, iteration):
     """Whether the run must die at this point.
 
     Args:
-        name (str): the point: ``iter``, ``log`` or ``snapshot``.
+        name (str): the point: ``iter``, ``log``, ``snapshot`` or ``final``.
         iteration (int): the iteration the point is at.
 
     Returns:

@@ -63,11 +63,14 @@ def snapshot_dir(output, iteration):
     return pathlib.Path(output) / f"snapshot_{iteration}"
 
 
-def _sha256(path):
+def _sha256(file):
+    """The sha256 of a path or of an open binary file (read from where it is)."""
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "rb") as f:
+            return _sha256(f)
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
+    for chunk in iter(lambda: file.read(_CHUNK), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -84,7 +87,7 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_snapshot(directory, iteration, config, mode, save):
+def write_snapshot(directory, iteration, config, mode, save, point="snapshot"):
     """Write a snapshot atomically: temporary sibling, fsync, rename.
 
     An existing snapshot at ``directory`` is replaced.
@@ -95,6 +98,8 @@ def write_snapshot(directory, iteration, config, mode, save):
         config (dict): the run's cfg, recorded in the manifest.
         mode (str): ``"static"`` or ``"dygraph"``: who can load the state files.
         save (callable): ``save(tmp_dir)`` writes the state files into ``tmp_dir``.
+        point (str): its fault-injection point (:mod:`.fault`): ``snapshot``, or
+            ``final`` for the run's last one.
 
     Returns:
         pathlib.Path: ``directory``.
@@ -105,7 +110,7 @@ def write_snapshot(directory, iteration, config, mode, save):
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     save(tmp)
-    fault.point("snapshot", iteration)
+    fault.point(point, iteration)
     files = {}
     for path in sorted(tmp.iterdir()):
         _fsync_file(path)
@@ -134,23 +139,69 @@ def write_snapshot(directory, iteration, config, mode, save):
     return directory
 
 
+_KEYS = ("format", "iteration", "mode", "config", "files")
+_MODES = ("static", "dygraph")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _count(value):
+    """A count the manifest records: a non-negative int, not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _manifest_problem(manifest):
+    """What is wrong with a manifest's structure, or None: one phrase for the message."""
+    if not isinstance(manifest, dict):
+        return f"must be a JSON object, got {type(manifest).__name__}"
+    missing = [k for k in _KEYS if k not in manifest]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    if type(manifest["format"]) is not int or manifest["format"] != _FORMAT:
+        return f"format must be {_FORMAT}, got {rules.shown(manifest['format'])}"
+    if not _count(manifest["iteration"]):
+        return f"iteration must be an integer >= 0, got {rules.shown(manifest['iteration'])}"
+    if manifest["mode"] not in _MODES:
+        return f"mode must be one of {', '.join(_MODES)}, got {rules.shown(manifest['mode'])}"
+    if not isinstance(manifest["config"], dict):
+        return f"config must be a mapping, got {rules.shown(manifest['config'])}"
+    for key in ("paddle_version", "ir"):
+        if key in manifest and not isinstance(manifest[key], str):
+            return f"{key} must be a string, got {rules.shown(manifest[key])}"
+    files = manifest["files"]
+    if not isinstance(files, dict) or not files:
+        return f"files must be a non-empty mapping of file name to {{bytes, sha256}}, got {rules.shown(files)}"
+    for name, entry in files.items():
+        if name in ("", ".", "..", MANIFEST) or "/" in name or "\\" in name or "\0" in name:
+            return f"files names {rules.shown(name)}, not a file of the snapshot directory"
+        if not isinstance(entry, dict) or set(entry) != {"bytes", "sha256"}:
+            return f"files[{rules.shown(name)}] must be {{bytes, sha256}}, got {rules.shown(entry)}"
+        if not _count(entry["bytes"]):
+            return f"files[{rules.shown(name)}].bytes must be an integer >= 0, got {rules.shown(entry['bytes'])}"
+        if not isinstance(entry["sha256"], str) or not _SHA256.match(entry["sha256"]):
+            return f"files[{rules.shown(name)}].sha256 must be 64 hex digits, got {rules.shown(entry['sha256'])}"
+    return None
+
+
 def _read_manifest(directory):
     path = directory / MANIFEST
     if not directory.is_dir():
         raise SnapshotError(f"snapshot {directory}: not a directory")
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise SnapshotError(f"snapshot {directory}: no {MANIFEST} (partial or not a snapshot)")
+    data = rules.read_regular(f"snapshot {directory}: {MANIFEST}", path, max_bytes=rules.MAX_TEXT_BYTES)
     try:
-        with open(path, encoding="utf-8") as f:
-            manifest = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise SnapshotError(f"snapshot {directory}: {MANIFEST} is unreadable: {exc}") from None
-    keys = ("format", "iteration", "mode", "config", "files")
-    if not isinstance(manifest, dict) or any(k not in manifest for k in keys):
-        raise SnapshotError(f"snapshot {directory}: {MANIFEST} lacks one of {', '.join(keys)}")
-    if manifest["format"] != _FORMAT:
+        manifest = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested past the parser's depth
+        text = "nested too deeply" if isinstance(exc, RecursionError) else rules.one_line(exc)
+        raise SnapshotError(f"snapshot {directory}: {MANIFEST} is unreadable: {text}") from None
+    problem = _manifest_problem(manifest)
+    if problem is not None:
+        raise SnapshotError(f"snapshot {directory}: {MANIFEST} {problem}")
+    numbered = _NAME.match(directory.name)
+    if numbered is not None and int(numbered.group(1)) != manifest["iteration"]:
         raise SnapshotError(
-            f"snapshot {directory}: {MANIFEST} format must be {_FORMAT}, got {manifest['format']!r}"
+            f"snapshot {directory}: {MANIFEST} says iteration {manifest['iteration']}, "
+            f"the directory's name {numbered.group(1)} (a damaged or moved snapshot)"
         )
     return manifest
 
@@ -170,24 +221,34 @@ def verify_snapshot(directory):
             missing file, a file of the wrong size or checksum.
     """
     directory = pathlib.Path(directory)
-    manifest = _read_manifest(directory)
-    for name, expected in sorted(manifest["files"].items()):
-        path = directory / name
-        if not path.is_file():
-            raise SnapshotError(f"snapshot {directory}: {name} is missing")
-        size = path.stat().st_size
+    try:
+        manifest = _read_manifest(directory)
+        for name, expected in sorted(manifest["files"].items()):
+            _verify_file(directory, name, expected)
+    except OSError as exc:  # a file or directory that cannot be read or searched
+        raise SnapshotError(f"snapshot {directory}: cannot read {exc.filename or directory}: "
+                            f"{exc.strerror or exc}") from None
+    return manifest
+
+
+def _verify_file(directory, name, expected):
+    path = directory / name
+    if not os.path.lexists(path):
+        raise SnapshotError(f"snapshot {directory}: {name} is missing")
+    # a FIFO or a device is refused before it is read (it would block or never end)
+    with rules.open_regular(f"snapshot {directory}: {name}", path) as f:
+        size = os.fstat(f.fileno()).st_size
         if size != expected["bytes"]:
             raise SnapshotError(
                 f"snapshot {directory}: {name} has {size} bytes, the manifest says "
                 f"{expected['bytes']} (truncated or damaged)"
             )
-        digest = _sha256(path)
+        digest = _sha256(f)
         if digest != expected["sha256"]:
             raise SnapshotError(
                 f"snapshot {directory}: {name} fails its sha256 check "
                 f"(manifest {expected['sha256'][:12]}..., file {digest[:12]}...; damaged)"
             )
-    return manifest
 
 
 def find_snapshot(path):

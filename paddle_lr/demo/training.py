@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import pathlib
+import shutil
 import time
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
@@ -43,6 +44,7 @@ from tqdm import tqdm
 from .. import checkpoint
 from .. import config as config_lib
 from .. import planning
+from ..graph.counter import LR_DECAY_COUNTER
 from . import coco_data as data
 from . import detector as model
 from . import evaluate as coco_eval
@@ -146,6 +148,15 @@ class Engine(abc.ABC):
         """
 
     @abc.abstractmethod
+    def iterations_done(self) -> Optional[int]:
+        """The iterations the step counter (static) or the scheduler (dygraph) has counted.
+
+        Returns:
+            int or None: what the state says, after :meth:`load` what the
+            snapshot says; None when the schedule keeps no counter.
+        """
+
+    @abc.abstractmethod
     def parameters(self) -> Dict[str, np.ndarray]:
         """The model's parameters by name, as numpy arrays."""
 
@@ -210,6 +221,18 @@ class StaticEngine(Engine):
         self.exe = paddle.static.Executor(place)
         with paddle.static.scope_guard(self.scope):
             self.exe.run(startup)
+        self._counter_at_start = self._counter()
+
+    def _counter(self):
+        found = self.scope.find_var(LR_DECAY_COUNTER)
+        if found is None or not found.get_tensor()._is_initialized():
+            return None
+        return int(np.asarray(found.get_tensor()).reshape(-1)[0])
+
+    def iterations_done(self):
+        """The counter's runs since the startup program set it (one per iteration)."""
+        counter = self._counter()
+        return None if counter is None or self._counter_at_start is None else counter - self._counter_at_start
 
     def step(self, batch):
         with paddle.static.scope_guard(self.scope):
@@ -270,6 +293,11 @@ class DygraphEngine(Engine):
             self.optimizer = config_lib.build_optimizer(config, self.scheduler, parameters=self.net.parameters())
         self.world_size = world_size
         self.model = paddle.DataParallel(self.net) if world_size > 1 else self.net
+        self._epoch_at_start = self.scheduler.last_epoch
+
+    def iterations_done(self):
+        """The scheduler's steps since it was built (one per iteration)."""
+        return self.scheduler.last_epoch - self._epoch_at_start
 
     def step(self, batch):
         """Run one training iteration, then step the scheduler (see :meth:`Engine.step`)."""
@@ -444,6 +472,12 @@ def restore(engine: Engine, path: PathLike, config, trusted: bool = False) -> Tu
         )
     # Load first: a snapshot that cannot be resumed is refused in one line, with no warning before it.
     engine.load(directory, trusted)
+    counted = engine.iterations_done()
+    if counted is not None and counted != iteration:
+        raise snapshot.SnapshotError(
+            f"snapshot {directory}: {snapshot.MANIFEST} says iteration {iteration}, the state saved in it "
+            f"{counted} (a damaged or rewritten manifest)"
+        )
     changed = sorted(k for k in config if manifest["config"].get(k) != config[k])
     if changed:
         warnings.warn(
@@ -487,7 +521,8 @@ def run_loop(run: Setup, start: int) -> Tuple[List[float], List[float]]:
     bar.close()
     if run.writer:
         train_log.close()
-        snapshot.write_snapshot(run.output / FINAL_NAME, config.max_iter, config, engine.mode, engine.save)
+        snapshot.write_snapshot(run.output / FINAL_NAME, config.max_iter, config, engine.mode, engine.save,
+                                point="final")
     return lrs, losses
 
 
@@ -538,7 +573,7 @@ def _in_mode(dygraph: bool, body: Callable[[], Any]) -> Any:
 
 
 def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: bool = False,
-          eval_only: bool = False, trust_checkpoint: bool = False) -> TrainRecord:
+          eval_only: bool = False, trust_checkpoint: bool = False, replace_log: bool = False) -> TrainRecord:
     """Train (or only evaluate) the demo detector as the cfg says, then report box AP.
 
     :func:`setup`, :func:`restore` when asked, :func:`run_loop` unless
@@ -556,6 +591,9 @@ def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: 
         trust_checkpoint (bool): read the resumed snapshot's pickles with Paddle's
             own loader, which runs any code they name; by default only what
             Paddle's save writes is admitted (:mod:`paddle_lr.pickles`).
+        replace_log (bool): allow resuming another run's snapshot (one outside
+            ``output``) into an ``output`` that has a log of its own, whose lines
+            from the snapshot's iteration on are then replaced; refused otherwise.
 
     Returns:
         TrainRecord: what was run and measured.
@@ -565,16 +603,55 @@ def train(config, output: PathLike, resume: Optional[PathLike] = None, dygraph: 
     """
     # One trainer per output directory: a second one refuses here, before writing anything.
     with run_lock.output_lock(output, take=world()[0] == 0):
-        return _in_mode(dygraph, lambda: _train(config, output, resume, dygraph, eval_only, trust_checkpoint))
+        return _in_mode(dygraph, lambda: _train(config, output, resume, dygraph, eval_only, trust_checkpoint,
+                                                replace_log))
 
 
-def _train(config, output, resume_from, dygraph, eval_only, trusted) -> TrainRecord:
+def _refuse_another_runs_snapshot(directory, output):
+    """A snapshot from outside ``output`` must not silently replace the lines of ``output``'s own log."""
+    log_path = output / LOG_NAME
+    if directory.resolve().parent == output.resolve() or not log_path.is_file() or log_path.stat().st_size == 0:
+        return
+    raise snapshot.SnapshotError(
+        f"resume: {directory} is another run's snapshot and {log_path} is this output's own log: resuming "
+        "would replace its lines from the snapshot's iteration on (and final/, eval.json); "
+        "add --replace-log to do that, or give a new --output"
+    )
+
+
+def _complete_final(run: Setup, resumed_from: pathlib.Path) -> None:
+    """Write ``final/`` when it is missing or damaged (a run killed while writing it).
+
+    Its state files are the resumed snapshot's, copied: that snapshot is at
+    ``max_iter``, so they are what the run would have written (and a dygraph
+    optimizer's state does not round-trip before its first step on 2.6).
+    """
+    final = run.output / FINAL_NAME
+    try:
+        snapshot.verify_snapshot(final)
+        return
+    except snapshot.SnapshotError:
+        pass
+    files = snapshot.verify_snapshot(resumed_from)["files"]
+    config = run.config
+
+    def copy(directory):
+        for name in files:
+            shutil.copyfile(resumed_from / name, directory / name)
+
+    snapshot.write_snapshot(final, config.max_iter, config, run.engine.mode, copy, point="final")
+    log.info("completed %s from %s", final, resumed_from)
+
+
+def _train(config, output, resume_from, dygraph, eval_only, trusted, replace_log) -> TrainRecord:
     run = setup(config, output, dygraph)
     config, engine = run.config, run.engine
     record = TrainRecord(config=config, mode=engine.mode, rank=run.rank, world_size=run.world_size,
                          output=run.output, dataset_generated=run.generated, stop=config.max_iter)
     if resume_from is not None:
         record.resumed_from, record.start = restore(engine, resume_from, config, trusted)
+        if run.writer and not replace_log:
+            _refuse_another_runs_snapshot(record.resumed_from, run.output)
         if run.writer:
             log.info("resumed from %s at iteration %d", record.resumed_from, record.start)
     if eval_only:
@@ -582,6 +659,7 @@ def _train(config, output, resume_from, dygraph, eval_only, trusted) -> TrainRec
     elif record.start >= config.max_iter:
         if run.writer:
             log.info("nothing left to train: %s is at iteration %d = max_iter", record.resumed_from, record.start)
+            _complete_final(run, record.resumed_from)
     else:
         began = time.perf_counter()
         record.lrs, record.losses = run_loop(run, record.start)

@@ -1,7 +1,7 @@
 """Train the demo detector with the cfg's in-graph learning rate; snapshots, resume, COCO AP.
 
     tools/train.py -c configs/shapes_demo.yml [-o KEY=VALUE ...] [--output DIR]
-                   [--resume SNAPSHOT_DIR [--trust-checkpoint]] [--dygraph] [--eval-only]
+                   [--resume SNAPSHOT_DIR [--trust-checkpoint] [--replace-log]] [--dygraph] [--eval-only]
 
 Static graph by default; ``--dygraph`` trains the same model with the dygraph
 twin of the schedule, under ``paddle.DataParallel`` when started with
@@ -9,6 +9,7 @@ twin of the schedule, under ``paddle.DataParallel`` when started with
 """
 import paddle
 
+from .. import rules
 from ..demo import training
 from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
 
@@ -31,6 +32,11 @@ def _parser():
         help="read the resumed snapshot's pickles with Paddle's own loader, which runs any code they name "
              "(by default only what Paddle's save writes is admitted); only for snapshots you trust",
     )
+    parser.add_argument(
+        "--replace-log", action="store_true",
+        help="resume another run's snapshot into an --output that has a log of its own, replacing its lines "
+             "from the snapshot's iteration on (refused otherwise)",
+    )
     parser.add_argument("--dygraph", action="store_true", help="train in dygraph mode")
     parser.add_argument(
         "--eval-only", action="store_true", help="evaluate the initial (or resumed) parameters, no training"
@@ -40,6 +46,9 @@ def _parser():
 
 def _main(argv):
     args = _parser().parse_args(argv)
+    rules.path_text("--output", args.output)
+    if args.resume is not None:
+        rules.path_text("--resume", args.resume)
     config = load_config_args(args)
     _, world_size = training.world()
     if world_size > 1 and not args.dygraph and not paddle.is_compiled_with_cuda():
@@ -47,10 +56,11 @@ def _main(argv):
             f"{PROG}: static data parallel (world size {world_size}) needs a GPU build of Paddle "
             "(fleet collective); use --dygraph for CPU data parallel"
         )
-    if args.trust_checkpoint and args.resume is None:
-        raise UsageError(f"{PROG}: --trust-checkpoint needs --resume")
+    for flag, given in (("--trust-checkpoint", args.trust_checkpoint), ("--replace-log", args.replace_log)):
+        if given and args.resume is None:
+            raise UsageError(f"{PROG}: {flag} needs --resume")
     training.train(config, args.output, resume=args.resume, dygraph=args.dygraph, eval_only=args.eval_only,
-                   trust_checkpoint=args.trust_checkpoint)
+                   trust_checkpoint=args.trust_checkpoint, replace_log=args.replace_log)
     return 0
 
 
