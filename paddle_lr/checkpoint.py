@@ -43,7 +43,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import paddle
 
-from . import pickles, rules
+from . import atomic, pickles, rules
 from .graph import ir, tables as _tables
 from .schedules import warmup_piecewise as _schedule
 
@@ -94,7 +94,13 @@ class LoadedCheckpoint:
 
 
 def save_checkpoint(program, path, executor=None, scope=None, protocol: int = 4) -> pathlib.Path:
-    """Save every persistable of ``program`` with ``paddle.static.save``.
+    """Save every persistable of ``program`` with ``paddle.static.save``, replacing the old files as a set.
+
+    The files are written into a temporary directory beside ``path``, checked
+    and fsynced, then committed and renamed into place (:mod:`paddle_lr.atomic`):
+    a kill at any moment leaves the previous checkpoint or the new one, whole,
+    as :func:`load_checkpoint` reads it, and a failed write (a full disk)
+    raises, leaving the previous checkpoint and no temporary files.
 
     Args:
         program: the main program.
@@ -105,11 +111,23 @@ def save_checkpoint(program, path, executor=None, scope=None, protocol: int = 4)
 
     Returns:
         pathlib.Path: the prefix.
+
+    Raises:
+        CheckpointError: one line naming the file that could not be written
+            (no space, read-only, permission); the previous checkpoint is kept.
     """
     del executor
-    path = pathlib.Path(path)
-    with paddle.static.scope_guard(scope or paddle.static.global_scope()):
-        paddle.static.save(program, str(path), protocol=protocol)
+    path = pathlib.Path(rules.path_text("checkpoint path", path))
+
+    def write(tmp_prefix):
+        with paddle.static.scope_guard(scope or paddle.static.global_scope()):
+            paddle.static.save(program, str(tmp_prefix), protocol=protocol)
+
+    try:
+        atomic.replace_set(path, write)
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else path
+        raise CheckpointError(f"checkpoint {path}: cannot write {where}: {exc.strerror or exc}") from None
     return path
 
 
@@ -206,6 +224,9 @@ def _read_directory(directory):
 
 
 def _read(path, trusted):
+    text = str(path)
+    # a save_checkpoint that a kill interrupted after its commit is completed first
+    atomic.settle(next((text[: -len(s)] for s in _SUFFIXES if text.endswith(s)), text))
     if path.is_dir() and (path / _MANIFEST).is_file():
         from .demo import snapshot  # the trainer's format; imported only when met
 

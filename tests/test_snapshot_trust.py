@@ -25,13 +25,7 @@ MODES = [pytest.param((), id="static"), pytest.param(("--dygraph",), id="dygraph
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One uninterrupted tiny run per mode, by mode flags, and the dataset directory."""
-    dataset = tmp_path_factory.mktemp("data") / "shapes"
-    out = {}
-    for flags in ((), ("--dygraph",)):
-        output = tmp_path_factory.mktemp("run")
-        assert train_tool.main(trainkit.train_args(dataset, output, *flags)) == 0
-        out[flags] = output
-    return dataset, out
+    return trainkit.reference_runs(tmp_path_factory)
 
 
 def contents(directory):

@@ -274,13 +274,7 @@ def rehash(directory):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One tiny run per mode, by mode flag, and its dataset directory."""
-    dataset = tmp_path_factory.mktemp("data") / "shapes"
-    out = {}
-    for flags in ((), ("--dygraph",)):
-        output = tmp_path_factory.mktemp("run")
-        assert train_tool.main(trainkit.train_args(dataset, output, *flags)) == 0
-        out[flags] = output
-    return dataset, out
+    return trainkit.reference_runs(tmp_path_factory)
 
 
 RESUMES = [pytest.param((), "model.pdparams", id="static-pdparams"),

@@ -87,3 +87,20 @@ def same_state(a, b):
 def manifest(directory):
     """A snapshot's manifest."""
     return json.loads((pathlib.Path(directory) / "manifest.json").read_text())
+
+
+def reference_runs(tmp_path_factory):
+    """One uninterrupted tiny run per mode through ``tools/train.py``'s main.
+
+    Returns:
+        tuple: ``(dataset directory, {(): static output, ("--dygraph",): dygraph output})``.
+    """
+    from paddle_lr.tools import train as train_tool
+
+    dataset = tmp_path_factory.mktemp("data") / "shapes"
+    out = {}
+    for flags in ((), ("--dygraph",)):
+        output = tmp_path_factory.mktemp("run")
+        assert train_tool.main(train_args(dataset, output, *flags)) == 0
+        out[flags] = output
+    return dataset, out

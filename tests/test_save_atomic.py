@@ -1,0 +1,159 @@
+"""save_checkpoint is atomic: a SIGKILL at any file-system step leaves the previous checkpoint or the new one, whole.
+
+A child process saves state A, trains 3 more runs (state B) and saves B over A,
+counting every file-system call of the save (``open`` for writing, ``os.fsync``,
+``os.replace``, ``os.rename``, ``os.unlink``, ``os.mkdir``, ``shutil.rmtree``);
+armed with ``K``, it kills itself with SIGKILL right before the K-th. The
+parent then loads the prefix (``load_checkpoint`` completes a committed save)
+and the state must be exactly A or exactly B, with B from the commit on. The
+default run kills at a handful of points, ``slow`` at every one. A write that
+fails (a file-size limit standing in for a full disk) is one line, with A kept
+and no temporary file left.
+"""
+import json
+import re
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import paddle_lr
+from paddle_lr import atomic
+
+import checkpointkit as kit
+import trainkit
+
+CHILD = r'''
+import builtins, json, os, resource, shutil, signal, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np, paddle
+import paddle_lr
+import checkpointkit as kit
+paddle.enable_static()
+prefix, kill_at, fsize = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+program = kit.Program("switch")
+for step in range(kit.SAVED_AFTER):
+    program.run(step)
+paddle_lr.save_checkpoint(program.main, prefix, scope=program.scope)
+np.savez(prefix + ".A.npz", **{k.replace("@", "_at_"): v for k, v in program.state().items()})
+for step in range(kit.SAVED_AFTER, 2 * kit.SAVED_AFTER):
+    program.run(step)
+np.savez(prefix + ".B.npz", **{k.replace("@", "_at_"): v for k, v in program.state().items()})
+calls = []
+
+def counted(name, func):
+    def call(*args, **kwargs):
+        if name != "open" or any(m in str(args[1] if len(args) > 1 else kwargs.get("mode", "r")) for m in "wax+"):
+            calls.append(name)
+            if len(calls) == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return func(*args, **kwargs)
+    return call
+
+for module, name in ((builtins, "open"), (os, "fsync"), (os, "replace"), (os, "rename"), (os, "unlink"),
+                     (os, "mkdir"), (shutil, "rmtree")):
+    setattr(module, name, counted(name, getattr(module, name)))
+if fsize:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+try:
+    paddle_lr.save_checkpoint(program.main, prefix, scope=program.scope)
+except paddle_lr.CheckpointError as exc:
+    print(f"error: {exc}")
+    sys.exit(2)
+print(json.dumps(calls))
+'''
+
+
+def run_child(prefix, kill_at=0, fsize=0):
+    return subprocess.run([sys.executable, "-c", CHILD, str(kit.REPO / "tests"), str(prefix), str(kill_at), str(fsize)],
+                          capture_output=True, text=True, env=trainkit.subprocess_env(), timeout=300)
+
+
+def states(prefix):
+    return [{k.replace("_at_", "@"): v for k, v in np.load(f"{prefix}.{which}.npz").items()} for which in "AB"]
+
+
+def loaded(prefix):
+    program = kit.Program("switch")
+    return paddle_lr.load_checkpoint(program.main, prefix, program.exe, program.scope).state
+
+
+def which(state, a, b):
+    for label, expected in (("A", a), ("B", b)):
+        if sorted(state) == sorted(expected) and all(
+                state[k].dtype == expected[k].dtype and state[k].tobytes() == expected[k].tobytes() for k in expected):
+            return label
+    return "mixed"
+
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory):
+    """The file-system calls of the second save, in order (a run that is not killed)."""
+    prefix = tmp_path_factory.mktemp("count") / "model"
+    done = run_child(prefix)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def commit_index(calls):
+    """The call that commits: the os.replace of the marker (the first replace)."""
+    return calls.index("replace") + 1
+
+
+def sweep(calls, every):
+    n = len(calls)
+    points = range(1, n + 1) if every else sorted({1, commit_index(calls) - 1, commit_index(calls),
+                                                   commit_index(calls) + 1, n // 2, n})
+    return [k for k in points if 1 <= k <= n]
+
+
+def check_kill(static_mode, tmp_path, calls, kill_at):
+    prefix = tmp_path / "model"
+    done = run_child(prefix, kill_at)
+    assert done.returncode == -signal.SIGKILL, f"kill at {kill_at} ({calls[kill_at - 1]}): {done.stderr[-400:]}"
+    a, b = states(prefix)
+    expected = "B" if kill_at > commit_index(calls) else "A"
+    got = which(loaded(prefix), a, b)
+    assert got == expected, f"kill before call {kill_at} ({calls[kill_at - 1]}): loaded {got}, expected {expected}"
+    assert not atomic.commit_marker(prefix).exists()
+
+
+def test_the_sweep_covers_the_commit(calls):
+    assert calls.count("replace") >= 3 and "fsync" in calls and "open" in calls, calls
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_kill_at_a_point_of_the_save_leaves_a_or_b(static_mode, tmp_path, calls, index):
+    points = sweep(calls, every=False)
+    if index >= len(points):
+        pytest.skip(f"{len(points)} points in this save")
+    check_kill(static_mode, tmp_path, calls, points[index])
+
+
+@pytest.mark.slow
+def test_a_kill_at_every_point_of_the_save_leaves_a_or_b(static_mode, tmp_path_factory, calls):
+    for kill_at in sweep(calls, every=True):
+        check_kill(static_mode, tmp_path_factory.mktemp(f"kill{kill_at}"), calls, kill_at)
+
+
+def test_a_failed_write_is_one_line_and_keeps_the_previous_checkpoint(static_mode, tmp_path):
+    prefix = tmp_path / "model"
+    done = run_child(prefix, fsize=200)  # the pickles are a few hundred bytes: the second save cannot finish
+    assert done.returncode == 2, done.stderr
+    assert re.match(rf"^error: checkpoint {re.escape(str(prefix))}: cannot write \S+: File too large\n$",
+                    done.stdout), done.stdout
+    a, b = states(prefix)
+    assert which(loaded(prefix), a, b) == "A"
+    assert not atomic.saving_dir(prefix).exists() and not atomic.commit_marker(prefix).exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_empty_path_is_refused(static_mode):
+    program = kit.Program("switch")
+    for call in (lambda: paddle_lr.save_checkpoint(program.main, "", scope=program.scope),
+                 lambda: paddle_lr.load_checkpoint(program.main, "", program.exe, program.scope)):
+        with pytest.raises(paddle_lr.ConfigError, match="^checkpoint path: must be a non-empty path, got ''$"):
+            call()
