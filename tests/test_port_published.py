@@ -34,6 +34,8 @@ SUMMARY = {
     "image_classification_learning_rate": (40, [], [34, 57]),
     "image_classification_optimizer": (47, [], []),
     "ernie_optimization": (22, [], []),
+    "ernie_fluid18_optimization": (19, [(111, "F.contrib.mixed_precision.decorate"),
+                                        (113, "F.contrib.mixed_precision.AutoMixedPrecisionLists")], []),
     "bert_optimization": (17, [], []),
     "ppdet_optimizer": (20, [], []),
     "ocr_optimizer": (10, [], []),

@@ -275,9 +275,8 @@ class _Porter(cst.CSTTransformer):
                 self.leave_out(node, "init_on_cpu outside `with init_on_cpu():`: fluid 1.8 has no init_on_cpu")
         for call in self.conds:
             if call not in self.statement_conds:
-                self.leave_out(call.func, "cond's result is used: its functions may write outer variables, "
-                                          "which paddle.static.nn.cond does not carry on PIR; "
-                                          "port by hand with paddle_lr.Switch")
+                self.leave_out(call.func, "cond's result is used: port by hand (paddle.static.nn.cond, "
+                                          "or paddle_lr.Switch where its functions assign into the lr)")
         return updated_node
 
     def _cond_args(self, call: cst.Call) -> Optional[Dict[str, cst.BaseExpression]]:

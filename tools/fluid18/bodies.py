@@ -70,6 +70,15 @@ BODIES = {
                                         "scheduler='noam_decay')", "minimize", 12),
             ("optimization.constant", "optimization(loss, 0, 10, 0.1, main, startup, 0.0)", "minimize", 6),
         ]),
+    "ernie_fluid18_optimization": (
+        "PaddlePaddle/ERNIE/ernie/optimization.py", [], [
+            ("linear_warmup_decay", "linear_warmup_decay(0.1, warmup_steps=4, num_train_steps=10)", "lr", 12),
+            ("optimization.linear_warmup_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01)",
+             "minimize", 12),
+            ("optimization.noam_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01, "
+                                        "scheduler='noam_decay')", "minimize", 12),
+            ("optimization.constant", "optimization(loss, 0, 10, 0.1, main, startup, 0.0)", "minimize", 6),
+        ]),
     "bert_optimization": (
         "PaddlePaddle/LARK/BERT/optimization.py", ["utils.fp16"], [
             ("linear_warmup_decay", "linear_warmup_decay(0.1, warmup_steps=4, num_train_steps=10)", "lr", 12),
