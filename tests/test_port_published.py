@@ -28,8 +28,7 @@ PROVENANCE = json.loads((kit.PUBLISHED / "PROVENANCE.json").read_text())
 CALLS = [pytest.param(body, call, id=f"{body}-{call['id']}")
          for body in kit.BODIES for call in kit.recording(body)["calls"]]
 
-# body -> (names and imports ported (keywords renamed for paddle_lr's optimizers not counted),
-#          [(line, name) left unported], lines of `with init_on_cpu():` removed)
+# body -> (names and imports ported, [(line, name) left unported], lines of `with init_on_cpu():` removed)
 SUMMARY = {
     "image_classification_learning_rate": (40, [], [34, 57]),
     "image_classification_optimizer": (47, [], []),

@@ -21,8 +21,8 @@ first. Besides names:
   ``paddle_lr.Switch`` with ``true_fn()`` in ``case(pred)`` (and ``false_fn()``
   in ``default()``); a ``cond`` whose result is used is left;
 * ``fluid.optimizer.<X>(...)`` becomes ``paddle_lr.<X>(...)``, which takes the
-  lr tensor; a fluid keyword that class does not take is renamed to Paddle's
-  (:func:`renamed_keywords`).
+  lr tensor and fluid's keywords (``regularization=``, ``parameter_list=``,
+  ``grad_clip=``, ``name=``) as written.
 
 Every other use of a fluid name is left as it was and listed, one line each,
 ``FILE:LINE: NAME: why``. Exit status: 0 when everything was ported, 1 when
@@ -31,7 +31,6 @@ something was left (the rest is still written), 2 on bad input.
 import ast
 import dataclasses
 import difflib
-import inspect
 import pathlib
 import re
 import sys
@@ -41,12 +40,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
-from .. import optimizer as optimizers
 from .. import rules
 from ..schedules.registry import REGISTRY
 from ._cli import ArgumentParser, UsageError, run
 
-__all__ = ["PROG", "NAMES", "OPTIMIZERS", "PADDLE_KEYWORDS", "renamed_keywords", "Port", "port_source", "main"]
+__all__ = ["PROG", "NAMES", "OPTIMIZERS", "Port", "port_source", "main"]
 
 #: the console script's name, used in usage and error lines.
 PROG = "paddle-lr-port"
@@ -92,7 +90,7 @@ NAMES: Dict[str, str] = {
     "optimizer": "paddle_lr",
     "regularizer": "paddle_lr",
 }
-#: fluid's optimizers (both spellings) -> paddle_lr's, which take the lr tensor.
+#: fluid's optimizers (both spellings) -> paddle_lr's, which take the lr tensor and fluid's keywords.
 OPTIMIZERS = {
     "SGD": "SGD", "SGDOptimizer": "SGD",
     "Momentum": "Momentum", "MomentumOptimizer": "Momentum",
@@ -100,16 +98,6 @@ OPTIMIZERS = {
     "Adam": "Adam", "AdamOptimizer": "Adam",
 }
 NAMES.update({f"optimizer.{fluid_name}": f"paddle_lr.{name}" for fluid_name, name in OPTIMIZERS.items()})
-#: fluid 1.8's optimizer keywords that Paddle 2.x/3.x name otherwise.
-PADDLE_KEYWORDS = {"parameter_list": "parameters", "regularization": "weight_decay"}
-
-
-def renamed_keywords(optimizer: str) -> Dict[str, str]:
-    """fluid keyword -> Paddle's, for the fluid keywords ``paddle_lr.<optimizer>`` does not take."""
-    taken = inspect.signature(getattr(optimizers, optimizer)).parameters
-    return {fluid: paddle for fluid, paddle in PADDLE_KEYWORDS.items() if fluid not in taken}
-
-
 #: fluid's elementwise_min/max, ported to Paddle's minimum/maximum when called without axis= or act=.
 MINMAX = {"layers.elementwise_min": "paddle.minimum", "layers.elementwise_max": "paddle.maximum"}
 INIT_ON_CPU = "initializer.init_on_cpu"
@@ -137,7 +125,6 @@ class Port:
 
     source: str
     ported: Counter = dataclasses.field(default_factory=Counter)  # (as written, new) -> count
-    keywords: Counter = dataclasses.field(default_factory=Counter)  # (optimizer(keyword=), new) -> count
     left: List[Tuple[int, str, str]] = dataclasses.field(default_factory=list)  # (line, as written, why)
     notes: List[Tuple[int, str]] = dataclasses.field(default_factory=list)  # (line, what)
 
@@ -230,17 +217,7 @@ class _Porter(cst.CSTTransformer):
             self.result.ported[(_shown(original_node.func), NAMES[name])] -= 1
             self.leave_out(original_node.func, f"{MINMAX[name]} has no axis= or act=")
             return updated_node.with_changes(func=original_node.func)
-        optimizer = OPTIMIZERS.get(name[len("optimizer."):]) if name.startswith("optimizer.") else None
-        if optimizer is None:
-            return updated_node
-        renames, args = renamed_keywords(optimizer), []
-        for arg in updated_node.args:
-            if arg.keyword is not None and arg.keyword.value in renames:
-                new = renames[arg.keyword.value]
-                self.result.keywords[(f"{optimizer}({arg.keyword.value}=)", f"{optimizer}({new}=)")] += 1
-                arg = arg.with_changes(keyword=cst.Name(new))
-            args.append(arg)
-        return updated_node.with_changes(args=args)
+        return updated_node
 
     def visit_Module(self, node):
         self.conds: List[cst.Call] = []
@@ -484,7 +461,7 @@ def _diff(old: str, new: str, fromfile: str, tofile: str) -> List[str]:
 def _summary(src: str, result: Port) -> List[str]:
     lines = [f"{src}: {sum(result.ported.values())} ported, {len(result.left)} left unported"]
     lines += [f"  {old} -> {new} (x{count})" if count > 1 else f"  {old} -> {new}"
-              for (old, new), count in [*result.ported.items(), *result.keywords.items()] if count > 0]
+              for (old, new), count in result.ported.items() if count > 0]
     lines += [f"{src}:{line}: note: {what}" for line, what in result.notes]
     lines += [f"{src}:{line}: {written}: {why}" for line, written, why in result.left]
     return lines
