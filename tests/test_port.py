@@ -119,6 +119,9 @@ REWRITES = {
             learning_rate = 0.1,     step_each_epoch=3,
             epochs=20)  # end
         ''')),
+    "crlf-and-tabs-kept": ("import paddle.fluid as fluid\r\nfrom paddle.fluid.initializer import init_on_cpu\r\n"
+                           "def f(x):\r\n\twith init_on_cpu():\r\n\t\ty = fluid.layers.floor(x)\r\n\treturn y\r\n",
+                           NEW_IMPORT + "\r\ndef f(x):\r\n\ty = paddle.floor(x)\r\n\treturn y\r\n"),
     "a-local-name-fluid-is-not-the-module": (FLUID + "def f(fluid):\n    return fluid.layers.cos(x)\n",
                                              NEW_IMPORT + "\ndef f(fluid):\n    return fluid.layers.cos(x)\n"),
     "comments-above-a-deleted-import-kept": (code('''
