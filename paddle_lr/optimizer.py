@@ -18,15 +18,15 @@ a fluid checkpoint restores them (:data:`FLUID_ACCUMULATORS`).
 """
 import inspect
 import math
-import warnings
 from typing import Any, Optional
 
 import paddle
 
 from . import rules
 from .graph import ir
+from .graph.ir import quiet_place_warning  # for trainers that wrap these optimizers (the demo's fleet)
 
-__all__ = ["TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay", "FLUID_ACCUMULATORS"]
+__all__ = ["quiet_place_warning", "TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay", "FLUID_ACCUMULATORS"]
 
 #: fluid 1.8's keyword -> today's, for the optimizers fluid had.
 FLUID_KEYWORDS = {"regularization": "weight_decay", "parameter_list": "parameters"}
@@ -136,8 +136,7 @@ class TensorLearningRate:
         Returns:
             tuple: Paddle's ``(optimize ops, params_grads)``.
         """
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Tensor do not have 'place'", category=UserWarning)
+        with quiet_place_warning():
             return super().minimize(loss, startup_program, parameters, no_grad_set)
 
     def get_lr(self) -> float:

@@ -96,3 +96,28 @@ def static_mode():
 @pytest.fixture
 def runner(static_mode):
     return StaticRunner
+
+
+# -- what holds only on some Paddle versions, asked for explicitly ----------------------------
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.measured_on("3.3.1", ...)``: a kernel expectation measured on those
+    versions only; on any other Paddle the test skips in one line."""
+    for item in items:
+        marker = item.get_closest_marker("measured_on")
+        if marker is not None and paddle.__version__ not in marker.args:
+            item.add_marker(pytest.mark.skip(
+                reason=f"measured on paddlepaddle {', '.join(marker.args)}; this is {paddle.__version__}"))
+
+
+@pytest.fixture
+def recorded_here():
+    """tests/data/checkpoints/<the running Paddle version>/ (tools/record_checkpoints.py's
+    fixtures); skips in one line on a version none were recorded on."""
+    import checkpointkit
+
+    directory = checkpointkit.FIXTURES / paddle.__version__
+    if not (directory / checkpointkit.MANIFEST).is_file():
+        pytest.skip(f"no checkpoint fixtures recorded on paddlepaddle {paddle.__version__} "
+                    f"(recorded: {', '.join(checkpointkit.versions())})")
+    return directory

@@ -135,9 +135,10 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize("mode, extra, damage, message", REFUSALS)
-def test_what_cannot_be_resumed_is_one_line_exit_2(tmp_path, monkeypatch, capsys, mode, extra, damage, message):
+def test_what_cannot_be_resumed_is_one_line_exit_2(tmp_path, monkeypatch, capsys, recorded_here, mode, extra, damage,
+                                                   message):
     snapshot = tmp_path / "snap"
-    shutil.copytree(kit.FIXTURES / paddle.__version__ / f"snapshot_{mode}", snapshot)
+    shutil.copytree(recorded_here / f"snapshot_{mode}", snapshot)
     if damage is not None:
         damage(snapshot)
     status, err, caught = train(tmp_path, monkeypatch, capsys, *resume_args(tmp_path / "out", snapshot, mode, *extra))
@@ -150,9 +151,9 @@ def test_what_cannot_be_resumed_is_one_line_exit_2(tmp_path, monkeypatch, capsys
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-def test_another_model_is_refused_in_one_line(tmp_path, monkeypatch, capsys, mode):
+def test_another_model_is_refused_in_one_line(tmp_path, monkeypatch, capsys, recorded_here, mode):
     """The full-width detector cannot take the narrow one's snapshot."""
-    snapshot = kit.FIXTURES / paddle.__version__ / f"snapshot_{mode}"
+    snapshot = recorded_here / f"snapshot_{mode}"
     status, err, caught = train(tmp_path, monkeypatch, capsys, *resume_args(tmp_path / "out", snapshot, mode),
                                 narrow=False)
     assert status == 2, err

@@ -45,6 +45,7 @@ from .. import checkpoint
 from .. import config as config_lib
 from .. import planning
 from ..graph.counter import LR_DECAY_COUNTER
+from ..optimizer import quiet_place_warning
 from . import coco_data as data
 from . import detector as model
 from . import evaluate as coco_eval
@@ -206,9 +207,7 @@ class StaticEngine(Engine):
             optimizer = config_lib.build_optimizer(config, self.lr)
             if optimizer_wrapper is not None:
                 optimizer = optimizer_wrapper(optimizer)
-            with warnings.catch_warnings():
-                # PIR's backward asks a Value for its place and warns that it has none.
-                warnings.filterwarnings("ignore", message="Tensor do not have 'place'")
+            with quiet_place_warning():  # an optimizer_wrapper's minimize, too
                 optimizer.minimize(self.loss)
         # Built under a fresh name guard, the inference program names its
         # parameters as the training one does, so both read the same scope entries.

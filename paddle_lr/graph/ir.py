@@ -13,6 +13,7 @@ the comparisons therefore read CPU tensors. On a CPU build everything is on
 the CPU anyway.
 """
 import contextlib
+import warnings
 from typing import Any, Iterator, List, Sequence, Tuple
 
 import paddle
@@ -40,6 +41,7 @@ __all__ = [
     "parameter_names",
     "schedule_outputs",
     "axis_is_operand",
+    "quiet_place_warning",
 ]
 
 _backend = _pir if framework.use_pir_api() else _legacy
@@ -49,6 +51,19 @@ _backend = _pir if framework.use_pir_api() else _legacy
 _LR_SCHED_ROLE = int(core.op_proto_and_checker_maker.OpRole.LRSched) | int(
     core.op_proto_and_checker_maker.OpRole.Optimize
 )
+
+
+# PIR's backward asks a value for its place and warns that it has none; the
+# wording changed over 3.x ("Value do ..." up to 3.2, "Tensor do ..." from 3.3).
+_PLACE_WARNING = r"(Value|Tensor) do not have 'place' interface for pir graph mode"
+
+
+@contextlib.contextmanager
+def quiet_place_warning() -> Iterator[None]:
+    """Silence, inside the ``with`` body, the warning PIR's backward gives when it asks a value its place."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PLACE_WARNING, category=UserWarning)
+        yield
 
 
 def is_pir() -> bool:
@@ -121,6 +136,21 @@ def persistable_float(name: str, value: float = 0.0):
         The tensor (``pir.Value`` or ``static.Variable``).
     """
     return _backend.persistable(name, value, "float32", force_cpu=False)[0]
+
+
+def persistable_table(shape: List[int], dtype: str, name: str, initializer):
+    """A persistable, non-trainable tensor ``name`` that the startup program fills with ``initializer``.
+
+    Args:
+        shape (list[int]): its shape.
+        dtype (str): its data type name.
+        name (str): its persistable name.
+        initializer: a ``paddle.nn.initializer`` instance.
+
+    Returns:
+        The main program's tensor.
+    """
+    return _backend.persistable_table(shape, dtype, name, initializer)
 
 
 def cpu_constant(value: float, dtype: str = "float32"):

@@ -51,12 +51,8 @@ def create(array: np.ndarray):
     array = np.ascontiguousarray(array)
     digest = _digest(array)
     _CONTENTS[digest] = array
-    return paddle.static.create_parameter(
-        list(array.shape),
-        str(array.dtype),
-        attr=paddle.ParamAttr(name=unique_name.generate(PREFIX + digest), trainable=False),
-        default_initializer=_ArrayInitializer(array),
-    )
+    return ir.persistable_table(list(array.shape), str(array.dtype), unique_name.generate(PREFIX + digest),
+                                _ArrayInitializer(array))
 
 
 class _ArrayInitializer(paddle.nn.initializer.Assign):

@@ -33,6 +33,12 @@ def persistable(name, value, dtype, force_cpu):
     return var, is_new
 
 
+def persistable_table(shape, dtype, name, initializer):
+    return paddle.static.create_parameter(
+        shape, dtype, attr=paddle.ParamAttr(name=name, trainable=False), default_initializer=initializer
+    )
+
+
 def step_counter(name, begin, step, role_guard):
     main = paddle.static.default_main_program()
     counter, is_new = persistable(name, begin - 1, "int64", force_cpu=True)

@@ -9,15 +9,63 @@ NAME = "pir"
 AXIS_IS_OPERAND = True
 
 
+def _release(version):
+    parts = version.split(".")[:2]
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else (9999, 0)
+
+
+# paddlepaddle 3.0's save_inference_model keeps every ``builtin.parameter`` of the
+# program, used by the exported outputs or not (``pir_io.pir_prune_with_input``'s
+# ``skip_prune_ops``, gone in 3.1.0), so the counter, the lr variable and the tables
+# would be exported. There they are persistable values instead, made as Paddle makes
+# its optimizers' accumulators (``pd_op.data`` in the main program, ``shadow_output``
+# in the startup program): the export prunes those, and ``paddle.static.save`` writes
+# them to ``.pdopt`` (as the legacy IR does) instead of ``.pdparams``.
+# A development build ("0.0.0") counts as the newest.
+AS_PARAMETERS = _release(paddle.__version__) >= (3, 1)
+
+
 def is_static_value(x):
     return isinstance(x, paddle.pir.Value)
 
 
 def _find_parameter(program, name):
+    """The op of ``program``'s global block that defines the persistable ``name``, or None."""
     for op in program.global_block().ops:
         if op.name() == "builtin.parameter" and op.attrs()["parameter_name"] == name:
             return op
+        if op.name() == "pd_op.data" and op.attrs()["name"] == name and op.result(0).persistable:
+            return op
     return None
+
+
+def _store(init, name):
+    """Make the startup program's ``init`` the initial value of the persistable ``name``."""
+    from paddle.pir.core import set_parameter, set_persistable_value
+
+    (set_parameter if AS_PARAMETERS else set_persistable_value)(init, name)
+
+
+def _is_store(op, name):
+    """Whether a startup program's ``op`` is the :func:`_store` of ``name``."""
+    if op.name() == "builtin.set_parameter":
+        return op.attrs()["parameter_name"] == name
+    return op.name() == "builtin.shadow_output" and op.attrs()["output_name"] == name
+
+
+def _main_persistable(main, startup, name, shape, dtype):
+    """The main program's value of the persistable ``name`` stored by ``startup``, at its start."""
+    from paddle.base.core import Place
+    from paddle.pir.core import convert_np_dtype_to_dtype_, data, parameter
+
+    if AS_PARAMETERS:
+        main.set_parameters_from(startup)
+    with paddle.static.program_guard(main):
+        _to_global_start(main)  # not the start of the current block (a Switch case)
+        var = parameter(name) if AS_PARAMETERS else data(name, shape, convert_np_dtype_to_dtype_(dtype), Place())
+    var.persistable = True
+    var.stop_gradient = True
+    return var
 
 
 def persistable(name, value, dtype, force_cpu):
@@ -26,8 +74,6 @@ def persistable(name, value, dtype, force_cpu):
     Returns:
         tuple: ``(value, is_new)``; an existing one of that name is returned as it is.
     """
-    from paddle.pir.core import parameter, set_parameter
-
     main = paddle.static.default_main_program()
     existing = _find_parameter(main, name)
     if existing is not None:
@@ -36,14 +82,8 @@ def persistable(name, value, dtype, force_cpu):
     with paddle.static.program_guard(startup):
         init = fill_constant([1], dtype, value, force_cpu=force_cpu)
         init.persistable = True
-        set_parameter(init, name)
-    main.set_parameters_from(startup)
-    with paddle.static.program_guard(main):
-        _to_global_start(main)  # not the start of the current block (a Switch case)
-        var = parameter(name)
-    var.persistable = True
-    var.stop_gradient = True
-    return var, True
+        _store(init, name)
+    return _main_persistable(main, startup, name, [1], dtype), True
 
 
 def _counter_reader(counter):
@@ -52,6 +92,21 @@ def _counter_reader(counter):
         if use.name() == "pd_op.increment_":
             return use.result(0)
     return counter
+
+
+def persistable_table(shape, dtype, name, initializer):
+    from paddle.pir.core import ParameterMeta, convert_np_dtype_to_dtype_
+
+    if AS_PARAMETERS:
+        return paddle.static.create_parameter(
+            shape, dtype, attr=paddle.ParamAttr(name=name, trainable=False), default_initializer=initializer
+        )
+    startup = paddle.static.default_startup_program()
+    with paddle.static.program_guard(startup):
+        init = initializer(ParameterMeta(shape, convert_np_dtype_to_dtype_(dtype)), startup.global_block())
+        init.persistable = True
+        _store(init, name)
+    return _main_persistable(paddle.static.default_main_program(), startup, name, shape, dtype)
 
 
 def step_counter(name, begin, step, role_guard):
@@ -186,21 +241,15 @@ def _startup_fill(startup, name, shape, dtype, value, force_cpu):
     second initializer does in the legacy IR (PIR keeps one ``set_parameter``
     per name, so its operand is rewired to the new ``full``).
     """
-    from paddle.pir.core import set_parameter
-
     block = startup.global_block()
-    setter = next(
-        (op for op in block.ops
-         if op.name() == "builtin.set_parameter" and op.attrs()["parameter_name"] == name),
-        None,
-    )
+    setter = next((op for op in block.ops if _is_store(op, name)), None)
     with paddle.static.program_guard(startup):
         if setter is not None:
             paddle.pir.set_insertion_point(setter)
         init = fill_constant(shape, dtype, value, force_cpu=force_cpu)
         init.persistable = True
         if setter is None:
-            set_parameter(init, name)
+            _store(init, name)
             return
     old = setter.operand_source(0)
     setter.operand(0).set_source(init)
@@ -218,7 +267,6 @@ def global_var(shape, value, dtype, persistable, force_cpu, name):
     a ``full`` at the start of the main program's global block: each run starts
     it at ``value`` (``name`` is not kept).
     """
-    from paddle.pir.core import parameter
     from paddle.utils import unique_name
 
     main = paddle.static.default_main_program()
@@ -234,10 +282,4 @@ def global_var(shape, value, dtype, persistable, force_cpu, name):
     _startup_fill(startup, name, shape, dtype, value, force_cpu)
     if found is not None:
         return found.result(0)
-    main.set_parameters_from(startup)
-    with paddle.static.program_guard(main):
-        _to_global_start(main)
-        var = parameter(name)
-    var.persistable = True
-    var.stop_gradient = True
-    return var
+    return _main_persistable(main, startup, name, shape, dtype)
