@@ -1,6 +1,6 @@
 """plot_lr: a config's learning rate over max_iter, as a figure and/or a table of segments.
 
-    tools/plot_lr.py -c configs/rcnn_1x.yml --output docs/lr_rcnn_1x.png --table
+    tools/plot_lr.py -c configs/rcnn_1x.yml --output output/lr_rcnn_1x.png --table
     tools/plot_lr.py -c configs/coco17.yml -o max_iter=80000 --log --output lr.png
 
 Every value comes from the schedule's numpy reference evaluated at every step
@@ -209,6 +209,7 @@ def _main(argv):
             raise UsageError(f"--output: the lr is not finite from step {int(bad[0])} on ({lr[bad[0]]!s}), "
                              "nothing to draw")
         try:
+            os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # output/ on a first run
             _plot(args.output, name, config, steps, lr, segments, images, args.log)
         except OSError as exc:
             raise UsageError(f"--output: cannot write {args.output}: {exc.strerror}") from None
