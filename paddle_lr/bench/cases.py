@@ -129,7 +129,7 @@ def _build_bare(paddle, impl, boundaries):
     from ..graph import ir
 
     name = unique_name.generate("learning_rate")
-    lr_var = ir.persistable_float(name)
+    lr_var = ir.scheduler_float(name)
     program = paddle.static.default_main_program()
     program.lr_scheduler, program.lr_name, sched._var_name = sched, name, name
     return lr_var, None, sched

@@ -29,6 +29,7 @@ __all__ = [
     "is_static_value",
     "step_counter",
     "persistable_float",
+    "scheduler_float",
     "cpu_constant",
     "conditional_block",
     "schedule_guard",
@@ -138,6 +139,20 @@ def persistable_float(name: str, value: float = 0.0):
     return _backend.persistable(name, value, "float32", force_cpu=False)[0]
 
 
+def scheduler_float(name: str):
+    """The persistable float32 [1] tensor the executor fills with ``program.lr_scheduler()``
+    before each run when ``program.lr_name`` is ``name`` (what Paddle's optimizers make for an
+    ``LRScheduler``; PIR's executor finds it among the program's parameters).
+
+    Args:
+        name (str): a unique name in the program.
+
+    Returns:
+        The tensor.
+    """
+    return _backend.persistable(name, 0.0, "float32", force_cpu=False, as_parameter=True)[0]
+
+
 def persistable_table(shape: List[int], dtype: str, name: str, initializer):
     """A persistable, non-trainable tensor ``name`` that the startup program fills with ``initializer``.
 
@@ -207,18 +222,20 @@ def is_schedule_op(op) -> bool:
     return _backend.op_role(op) == _LR_SCHED_ROLE
 
 
-def op_names(program, nested: bool = False) -> List[str]:
+def op_names(program, nested: bool = False, computed: bool = False) -> List[str]:
     """The names of a program's ops, in order.
 
     Args:
         program: a main or startup program.
         nested (bool): also the ops inside conditional blocks.
+        computed (bool): leave out the PIR ops that only name a persistable
+            (``builtin.parameter``, and on 3.0 a persistable ``pd_op.data``).
 
     Returns:
         list[str]: names as the IR spells them (``pd_op.increment_`` in PIR,
         ``increment`` in the legacy IR).
     """
-    return _backend.op_names(program, nested)
+    return _backend.op_names(program, nested, computed)
 
 
 def _doomed_ops(block) -> list:

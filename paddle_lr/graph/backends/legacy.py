@@ -12,7 +12,7 @@ def is_static_value(x):
     return isinstance(x, paddle.static.Variable)
 
 
-def persistable(name, value, dtype, force_cpu):
+def persistable(name, value, dtype, force_cpu, as_parameter=None):
     """A persistable [1] tensor named ``name``, initialised in the startup program.
 
     Returns:
@@ -78,7 +78,7 @@ def op_io(op):
     return set(op.input_arg_names), set(op.output_arg_names)
 
 
-def op_names(program, nested):
+def op_names(program, nested, computed=False):  # a legacy block holds no op for a variable
     blocks = program.blocks if nested else [program.global_block()]
     return [op.type for block in blocks for op in block.ops]
 

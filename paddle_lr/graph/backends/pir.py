@@ -39,11 +39,12 @@ def _find_parameter(program, name):
     return None
 
 
-def _store(init, name):
+def _store(init, name, as_parameter=None):
     """Make the startup program's ``init`` the initial value of the persistable ``name``."""
     from paddle.pir.core import set_parameter, set_persistable_value
 
-    (set_parameter if AS_PARAMETERS else set_persistable_value)(init, name)
+    as_parameter = AS_PARAMETERS if as_parameter is None else as_parameter
+    (set_parameter if as_parameter else set_persistable_value)(init, name)
 
 
 def _is_store(op, name):
@@ -53,23 +54,26 @@ def _is_store(op, name):
     return op.name() == "builtin.shadow_output" and op.attrs()["output_name"] == name
 
 
-def _main_persistable(main, startup, name, shape, dtype):
+def _main_persistable(main, startup, name, shape, dtype, as_parameter=None):
     """The main program's value of the persistable ``name`` stored by ``startup``, at its start."""
     from paddle.base.core import Place
     from paddle.pir.core import convert_np_dtype_to_dtype_, data, parameter
 
-    if AS_PARAMETERS:
+    as_parameter = AS_PARAMETERS if as_parameter is None else as_parameter
+    if as_parameter:
         main.set_parameters_from(startup)
     with paddle.static.program_guard(main):
         _to_global_start(main)  # not the start of the current block (a Switch case)
-        var = parameter(name) if AS_PARAMETERS else data(name, shape, convert_np_dtype_to_dtype_(dtype), Place())
+        var = parameter(name) if as_parameter else data(name, shape, convert_np_dtype_to_dtype_(dtype), Place())
     var.persistable = True
     var.stop_gradient = True
     return var
 
 
-def persistable(name, value, dtype, force_cpu):
+def persistable(name, value, dtype, force_cpu, as_parameter=None):
     """A persistable [1] tensor named ``name``, initialised in the startup program.
+
+    ``as_parameter`` (default: :data:`AS_PARAMETERS`) makes it a ``builtin.parameter``.
 
     Returns:
         tuple: ``(value, is_new)``; an existing one of that name is returned as it is.
@@ -82,8 +86,8 @@ def persistable(name, value, dtype, force_cpu):
     with paddle.static.program_guard(startup):
         init = fill_constant([1], dtype, value, force_cpu=force_cpu)
         init.persistable = True
-        _store(init, name)
-    return _main_persistable(main, startup, name, [1], dtype), True
+        _store(init, name, as_parameter)
+    return _main_persistable(main, startup, name, [1], dtype, as_parameter), True
 
 
 def _counter_reader(counter):
@@ -149,10 +153,16 @@ def op_io(op):
     return inputs, outputs
 
 
-def op_names(program, nested):
+def _names_a_persistable(op):
+    """Whether ``op`` only names a persistable (a parameter, or a persistable value on 3.0)."""
+    return op.name() == "builtin.parameter" or (op.name() == "pd_op.data" and op.result(0).persistable)
+
+
+def op_names(program, nested, computed=False):
     def walk(block):
         for op in block.ops:
-            yield op.name()
+            if not (computed and _names_a_persistable(op)):
+                yield op.name()
             if nested:
                 for sub in op.blocks():
                     yield from walk(sub)
