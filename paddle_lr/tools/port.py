@@ -13,7 +13,7 @@ Each name is resolved through the imports that bind it, whatever the alias
 ``from paddle.fluid.layers.learning_rate_scheduler import _decay_step_counter``,
 ...), and rewritten by :data:`NAMES` (docs/porting.md's table and the rest of
 fluid's learning-rate names); the fluid imports are deleted and
-``import paddle, paddle_lr; paddle.enable_static()`` takes the place of the
+``import paddle_lr, paddle; paddle.enable_static()`` takes the place of the
 first. Besides names:
 
 * ``with init_on_cpu():`` (fluid 1.8 no longer has it) becomes its body;
@@ -51,7 +51,7 @@ PROG = "paddle-lr-port"
 
 FLUID = "paddle.fluid"
 #: what ``import paddle.fluid as fluid`` becomes (docs/porting.md's table).
-NEW_IMPORT = "import paddle, paddle_lr; paddle.enable_static()"
+NEW_IMPORT = "import paddle_lr, paddle; paddle.enable_static()"
 #: submodules of ``fluid.layers`` whose names are also ``fluid.layers``' own.
 _LAYER_MODULES = ("tensor", "learning_rate_scheduler", "control_flow", "ops", "nn", "math_op_patch")
 
