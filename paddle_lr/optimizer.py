@@ -26,7 +26,8 @@ from . import rules
 from .graph import ir
 from .graph.ir import quiet_place_warning  # for trainers that wrap these optimizers (the demo's fleet)
 
-__all__ = ["quiet_place_warning", "TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay", "FLUID_ACCUMULATORS"]
+__all__ = ["quiet_place_warning", "TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay",
+           "FLUID_ACCUMULATORS"]
 
 #: fluid 1.8's keyword -> today's, for the optimizers fluid had.
 FLUID_KEYWORDS = {"regularization": "weight_decay", "parameter_list": "parameters"}
