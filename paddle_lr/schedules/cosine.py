@@ -3,7 +3,8 @@
 Fluid's graph, op for op: ``floor(scale(step, 1/step_each_epoch))``,
 ``scale(., pi)``, ``scale(., 1/epochs)``, ``cos``, ``scale(., 1, bias=1)``,
 ``scale(., learning_rate * 0.5)``. The ``cos`` kernel rounds differently on
-paddlepaddle 3.x (<= 1 ulp).
+paddlepaddle 3.x (<= 1 ulp on the golden inputs; 2 ulp on some inputs near pi, the end of a
+long wave: see docs/family.md, "The cosine recipes on 3.x").
 """
 import math
 from typing import Any, Dict
