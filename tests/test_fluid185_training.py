@@ -37,7 +37,7 @@ L2_FUSED = {"momentum": True, "rmsprop": not paddle.__version__.startswith("2.")
 OPTIMIZERS = {
     "momentum": lambda lr: paddle_lr.Momentum(lr, momentum=0.9, regularization=paddle_lr.L2Decay(L2)),
     "adam": lambda lr: paddle_lr.Adam(lr),
-    "rmsprop": lambda lr: paddle_lr.RMSProp(lr, weight_decay=paddle_lr.L2Decay(L2)),
+    "rmsprop": lambda lr: paddle_lr.RMSProp(lr, regularization=paddle_lr.L2Decay(L2)),
 }
 
 
