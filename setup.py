@@ -21,7 +21,8 @@ setup(
         # install keeps whichever is already there.
         "cpu": ["paddlepaddle>=2.6,<4"],
         "gpu": ["paddlepaddle-gpu>=2.6,<4"],
-        "test": ["pytest", "hypothesis", "libcst"],
+        # the tests and the house checks .ci/run makes (import-linter: the import contracts)
+        "test": ["pytest", "hypothesis", "libcst", "import-linter"],
     },
     # One name per tool: paddle-lr-<module, "_" as "-">, also the tool's prog in usage and
     # error lines; ``python -m paddle_lr.tools.<module>`` and ``tools/<module>.py`` run the same

@@ -16,8 +16,8 @@
   order (sorted by name);
 * a list of those, one checkpoint split over them (``save_params`` here,
   ``save_vars`` of the rest there);
-* the demo trainer's static snapshots (:mod:`paddle_lr.demo.snapshot`), after
-  checking their manifest.
+* the demo trainer's static snapshots, after checking their manifest
+  (:mod:`paddle_lr.manifest`).
 
 The pickles (``.pdparams``, ``.pdopt``) are read by :mod:`paddle_lr.pickles`,
 which admits only what Paddle's savers write, so that a checkpoint cannot run
@@ -45,6 +45,7 @@ import paddle
 
 from . import atomic, pickles, rules
 from .graph import ir, tables as _tables
+from .manifest import MANIFEST as _MANIFEST, verify_snapshot
 from .schedules import warmup_piecewise as _schedule
 
 __all__ = ["CheckpointError", "LoadedCheckpoint", "load_checkpoint", "save_checkpoint", "read_checkpoint", "misfit"]
@@ -54,7 +55,6 @@ __all__ = ["CheckpointError", "LoadedCheckpoint", "load_checkpoint", "save_check
 _NOT_VARIABLES = ("__model__",)
 _PROGRAM_SUFFIXES = (".pdmodel", ".json")
 _SUFFIXES = (".pdparams", ".pdopt", ".pdmodel")
-_MANIFEST = "manifest.json"
 _NAMES_SHOWN = 8
 
 
@@ -228,9 +228,7 @@ def _read(path, trusted):
     # a save_checkpoint that a kill interrupted after its commit is completed first
     atomic.settle(next((text[: -len(s)] for s in _SUFFIXES if text.endswith(s)), text))
     if path.is_dir() and (path / _MANIFEST).is_file():
-        from .demo import snapshot  # the trainer's format; imported only when met
-
-        manifest = snapshot.verify_snapshot(path)
+        manifest = verify_snapshot(path)
         if manifest["mode"] != "static":
             raise CheckpointError(
                 f"checkpoint {path}: a {manifest['mode']} snapshot (paddle.save state dicts); "

@@ -12,7 +12,7 @@ from paddle_lr.schedules.lowerings import IMPLS
 _IMPLS = ", ".join(map(repr, IMPLS))
 
 import paddle_lr
-from paddle_lr import config
+from paddle_lr import config, planning
 from paddle_lr.graph import ir
 from paddle_lr.rules import ConfigError, ConfigTypeError, ScheduleWarning
 
@@ -257,7 +257,7 @@ def test_build_lr_does_not_warn_twice(static_mode):
 def test_scale_for_batch(devices, scale_lr, scale_iters, expected):
     base = config.load_config(CONFIGS / "rcnn_1x.yml", [f"scale_lr_by_batch={str(scale_lr).lower()}",
                                                         f"scale_iters_by_batch={str(scale_iters).lower()}"])
-    scaled = config.scale_for_batch(base, num_devices=devices)
+    scaled = planning.scale_for_batch(base, num_devices=devices)
     assert {k: scaled[k] for k in expected} == expected
     assert scaled.num_devices == devices
 
@@ -329,11 +329,11 @@ def test_api_rejects_bad_arguments_before_building(static_mode, change, error, m
 def test_scaling_twice_is_an_error():
     """scale_for_batch marks the cfg it returns; a second scaling would double the lr."""
     base = config.load_config(None, ["scale_lr_by_batch=true", "num_devices=2", "im_per_batch=8"])
-    scaled = config.scale_for_batch(base)
+    scaled = planning.scale_for_batch(base)
     assert scaled.scaled_for_batch == 16
     assert scaled.learning_rate == base.learning_rate * 2
     with pytest.raises(ConfigError, match=r"^scaled_for_batch: the cfg is already scaled \(for a total batch of 16\)"):
-        config.scale_for_batch(scaled)
+        planning.scale_for_batch(scaled)
 
 
 def test_limits_are_documented():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from paddle_lr import lr_at
-from paddle_lr.config import load_config, scale_for_batch, schedule_args
+from paddle_lr.config import load_config, schedule_args
+from paddle_lr.planning import scale_for_batch
 from paddle_lr.planning import epochs_of
 from paddle_lr.tools.plot_lr import lr_segments, main
 

@@ -16,7 +16,8 @@ import pytest
 
 import paddle_lr
 from paddle_lr.graph import ir, tables
-from paddle_lr.graph.switch import SWITCH_MAX_CASES, expected_memory, resolve_lowering
+from paddle_lr.graph.switch import expected_memory
+from paddle_lr.schedules.lowerings import SWITCH_MAX_CASES, resolve_lowering
 from paddle_lr.schedules.linear_warmup import linear_lr_warmup
 from paddle_lr.schedules.piecewise import piecewise_decay
 from paddle_lr.schedules.registry import reference_values

@@ -15,13 +15,12 @@ schedule and the optimizer (:mod:`.build`), as the original training scripts did
     lr = build_lr(cfg)                   # static: the in-graph lr tensor
     optimizer = build_optimizer(cfg, lr)
 
-Batch scaling (:func:`total_batch`, :func:`scale_for_batch`) lives in
-:mod:`paddle_lr.planning`.
+Batch scaling (``total_batch``, ``scale_for_batch``) lives in
+:mod:`paddle_lr.planning`, which builds on this package.
 """
 from .keys import KEYS, AttrDict, cfg
 from .loading import load_config, validate
 from . import build
 from .build import *  # noqa: F401,F403  (the builders: build.__all__)
-from ..planning import scale_for_batch, total_batch
 
-__all__ = ["AttrDict", "cfg", "KEYS", "load_config", "validate", "total_batch", "scale_for_batch", *build.__all__]
+__all__ = ["AttrDict", "cfg", "KEYS", "load_config", "validate", *build.__all__]

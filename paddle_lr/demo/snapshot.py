@@ -5,23 +5,23 @@ A snapshot is a directory of state files (written by Paddle's own
 iteration, the run's cfg, the Paddle version, the IR and the size and sha256
 of every file. :func:`write_snapshot` writes it into a temporary sibling,
 fsyncs the files and the directory, then renames it into place, so a crash
-leaves either the old state or the new one. :func:`verify_snapshot` refuses a
+leaves either the old state or the new one. :func:`verify_snapshot`
+(:mod:`paddle_lr.manifest`, the format the library reads) refuses a
 snapshot whose manifest is missing or unreadable or whose files do not match
 it; :func:`find_snapshot` resolves ``--resume`` (one snapshot, or the newest
 complete ``snapshot_*`` in a directory).
 """
-import hashlib
 import json
 import os
 import pathlib
-import re
 import shutil
 import warnings
 
 import paddle
 
 from .. import pickles, rules
-from ..graph import ir
+from ..checkpoint import misfit
+from ..manifest import FORMAT, MANIFEST, SNAPSHOT_NAME, SnapshotError, runtime, sha256, verify_snapshot
 from . import fault
 
 __all__ = [
@@ -35,15 +35,6 @@ __all__ = [
     "warn_other_version",
     "load_dygraph_state",
 ]
-
-MANIFEST = "manifest.json"
-_FORMAT = 1
-_NAME = re.compile(r"^snapshot_(\d+)$")
-_CHUNK = 1 << 20
-
-
-class SnapshotError(rules.ConfigError):
-    """A snapshot is missing, partial or damaged; the message is one line."""
 
 
 class SnapshotWarning(UserWarning):
@@ -61,17 +52,6 @@ def snapshot_dir(output, iteration):
         pathlib.Path: ``<output>/snapshot_<iteration>``.
     """
     return pathlib.Path(output) / f"snapshot_{iteration}"
-
-
-def _sha256(file):
-    """The sha256 of a path or of an open binary file (read from where it is)."""
-    if isinstance(file, (str, os.PathLike)):
-        with open(file, "rb") as f:
-            return _sha256(f)
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: file.read(_CHUNK), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fsync_file(path):
@@ -114,13 +94,12 @@ def write_snapshot(directory, iteration, config, mode, save, point="snapshot"):
     files = {}
     for path in sorted(tmp.iterdir()):
         _fsync_file(path)
-        files[path.name] = dict(bytes=path.stat().st_size, sha256=_sha256(path))
+        files[path.name] = dict(bytes=path.stat().st_size, sha256=sha256(path))
     manifest = dict(
-        format=_FORMAT,
+        format=FORMAT,
         iteration=iteration,
         mode=mode,
-        paddle_version=paddle.__version__,
-        ir=ir.ir_name(),
+        **runtime(),
         config=dict(config),
         files=files,
     )
@@ -137,118 +116,6 @@ def write_snapshot(directory, iteration, config, mode, save, point="snapshot"):
     _fsync_dir(directory.parent)
     shutil.rmtree(old, ignore_errors=True)
     return directory
-
-
-_KEYS = ("format", "iteration", "mode", "config", "files")
-_MODES = ("static", "dygraph")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _count(value):
-    """A count the manifest records: a non-negative int, not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _manifest_problem(manifest):
-    """What is wrong with a manifest's structure, or None: one phrase for the message."""
-    if not isinstance(manifest, dict):
-        return f"must be a JSON object, got {type(manifest).__name__}"
-    missing = [k for k in _KEYS if k not in manifest]
-    if missing:
-        return f"lacks {', '.join(missing)}"
-    if type(manifest["format"]) is not int or manifest["format"] != _FORMAT:
-        return f"format must be {_FORMAT}, got {rules.shown(manifest['format'])}"
-    if not _count(manifest["iteration"]):
-        return f"iteration must be an integer >= 0, got {rules.shown(manifest['iteration'])}"
-    if manifest["mode"] not in _MODES:
-        return f"mode must be one of {', '.join(_MODES)}, got {rules.shown(manifest['mode'])}"
-    if not isinstance(manifest["config"], dict):
-        return f"config must be a mapping, got {rules.shown(manifest['config'])}"
-    for key in ("paddle_version", "ir"):
-        if key in manifest and not isinstance(manifest[key], str):
-            return f"{key} must be a string, got {rules.shown(manifest[key])}"
-    files = manifest["files"]
-    if not isinstance(files, dict) or not files:
-        return f"files must be a non-empty mapping of file name to {{bytes, sha256}}, got {rules.shown(files)}"
-    for name, entry in files.items():
-        if name in ("", ".", "..", MANIFEST) or "/" in name or "\\" in name or "\0" in name:
-            return f"files names {rules.shown(name)}, not a file of the snapshot directory"
-        if not isinstance(entry, dict) or set(entry) != {"bytes", "sha256"}:
-            return f"files[{rules.shown(name)}] must be {{bytes, sha256}}, got {rules.shown(entry)}"
-        if not _count(entry["bytes"]):
-            return f"files[{rules.shown(name)}].bytes must be an integer >= 0, got {rules.shown(entry['bytes'])}"
-        if not isinstance(entry["sha256"], str) or not _SHA256.match(entry["sha256"]):
-            return f"files[{rules.shown(name)}].sha256 must be 64 hex digits, got {rules.shown(entry['sha256'])}"
-    return None
-
-
-def _read_manifest(directory):
-    path = directory / MANIFEST
-    if not directory.is_dir():
-        raise SnapshotError(f"snapshot {directory}: not a directory")
-    if not os.path.lexists(path):
-        raise SnapshotError(f"snapshot {directory}: no {MANIFEST} (partial or not a snapshot)")
-    data = rules.read_regular(f"snapshot {directory}: {MANIFEST}", path, max_bytes=rules.MAX_TEXT_BYTES)
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested past the parser's depth
-        text = "nested too deeply" if isinstance(exc, RecursionError) else rules.one_line(exc)
-        raise SnapshotError(f"snapshot {directory}: {MANIFEST} is unreadable: {text}") from None
-    problem = _manifest_problem(manifest)
-    if problem is not None:
-        raise SnapshotError(f"snapshot {directory}: {MANIFEST} {problem}")
-    numbered = _NAME.match(directory.name)
-    if numbered is not None and int(numbered.group(1)) != manifest["iteration"]:
-        raise SnapshotError(
-            f"snapshot {directory}: {MANIFEST} says iteration {manifest['iteration']}, "
-            f"the directory's name {numbered.group(1)} (a damaged or moved snapshot)"
-        )
-    return manifest
-
-
-def verify_snapshot(directory):
-    """The manifest of a complete, undamaged snapshot.
-
-    Args:
-        directory (str or Path): a snapshot directory.
-
-    Returns:
-        dict: its manifest (``iteration``, ``mode``, ``config``, ``files``, ...).
-
-    Raises:
-        SnapshotError: (a :class:`~paddle_lr.rules.ConfigError`) one line naming
-            the snapshot and what is wrong: no manifest, an unreadable manifest, a
-            missing file, a file of the wrong size or checksum.
-    """
-    directory = pathlib.Path(directory)
-    try:
-        manifest = _read_manifest(directory)
-        for name, expected in sorted(manifest["files"].items()):
-            _verify_file(directory, name, expected)
-    except OSError as exc:  # a file or directory that cannot be read or searched
-        raise SnapshotError(f"snapshot {directory}: cannot read {exc.filename or directory}: "
-                            f"{exc.strerror or exc}") from None
-    return manifest
-
-
-def _verify_file(directory, name, expected):
-    path = directory / name
-    if not os.path.lexists(path):
-        raise SnapshotError(f"snapshot {directory}: {name} is missing")
-    # a FIFO or a device is refused before it is read (it would block or never end)
-    with rules.open_regular(f"snapshot {directory}: {name}", path) as f:
-        size = os.fstat(f.fileno()).st_size
-        if size != expected["bytes"]:
-            raise SnapshotError(
-                f"snapshot {directory}: {name} has {size} bytes, the manifest says "
-                f"{expected['bytes']} (truncated or damaged)"
-            )
-        digest = _sha256(f)
-        if digest != expected["sha256"]:
-            raise SnapshotError(
-                f"snapshot {directory}: {name} fails its sha256 check "
-                f"(manifest {expected['sha256'][:12]}..., file {digest[:12]}...; damaged)"
-            )
 
 
 def find_snapshot(path):
@@ -274,7 +141,7 @@ def find_snapshot(path):
     candidates = sorted(
         (int(m.group(1)), child)
         for child in (path.iterdir() if path.is_dir() else ())
-        if child.is_dir() and (m := _NAME.match(child.name))
+        if child.is_dir() and (m := SNAPSHOT_NAME.match(child.name))
     )
     if (path / MANIFEST).exists() or not candidates:
         return path, verify_snapshot(path)
@@ -301,12 +168,12 @@ def warn_other_version(directory, manifest):
     Returns:
         bool: whether it warned.
     """
-    written = manifest.get("paddle_version")
-    if written is None or written == paddle.__version__:
+    written, this = manifest.get("paddle_version"), runtime()
+    if written is None or written == this["paddle_version"]:
         return False
     warnings.warn(
         f"resume: {directory} was written by paddlepaddle {written} ({manifest.get('ir', 'unknown')} IR), "
-        f"this is {paddle.__version__} ({ir.ir_name()} IR): the state and the lr carry over exactly; "
+        f"this is {this['paddle_version']} ({this['ir']} IR): the state and the lr carry over exactly; "
         "the losses differ in the last bits at first and drift from there (docs/checkpoints.md)",
         SnapshotWarning,
         stacklevel=3,
@@ -356,8 +223,6 @@ def load_dygraph_state(directory, layer, optimizer, prefix="model", trusted=Fals
         UntrustedPickleError: a file asks for a global Paddle's save never
             writes; nothing was loaded.
     """
-    from ..checkpoint import misfit
-
     params = _paddle_load(directory, f"{prefix}.pdparams", trusted)
     opt = _paddle_load(directory, f"{prefix}.pdopt", trusted)
     if not isinstance(params, dict) or not isinstance(opt, dict):

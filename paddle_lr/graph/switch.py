@@ -4,10 +4,9 @@ import functools
 
 import paddle
 
-from ..schedules.lowerings import SWITCH_MAX_CASES, auto_lowering
 from . import ir
 
-__all__ = ["Switch", "SWITCH_MAX_CASES", "expected_memory", "auto_lowering", "resolve_lowering"]
+__all__ = ["Switch", "expected_memory"]
 
 
 def _check_condition(condition):
@@ -111,7 +110,7 @@ class Switch:
         return False
 
 
-# -- what a Switch with many cases costs (SWITCH_MAX_CASES: schedules/lowerings.py) --
+# -- what a Switch with many cases costs (the policy that uses it: schedules/lowerings.py) --
 
 
 # Peak resident memory (GB) of building and running once the Switch of
@@ -141,40 +140,3 @@ def expected_memory(cases: int) -> float:
     """
     a, b, c = _MEMORY_MODEL[ir.ir_name()]
     return a + b * cases + c * cases * cases
-
-
-def resolve_lowering(impl: str, cases: int, name: str = "boundaries") -> str:
-    """The lowering a schedule builds: ``impl``, with ``"auto"`` resolved by the count.
-
-    ``"auto"`` is ``"switch"`` up to :data:`SWITCH_MAX_CASES` cases and
-    ``"branchless"`` past it. An explicit ``"switch"`` past the count warns
-    (:class:`~paddle_lr.ScheduleWarning`, naming ``name``) with the expected
-    memory, before any op is built.
-
-    Args:
-        impl (str): ``"auto"``, ``"switch"`` or ``"branchless"`` (checked by the caller).
-        cases (int): the number of boundaries.
-        name (str): the argument or cfg key that holds them, for the message.
-
-    Returns:
-        str: ``"switch"`` or ``"branchless"``.
-
-    >>> resolve_lowering("auto", 2), resolve_lowering("auto", 2000), resolve_lowering("branchless", 2)
-    ('switch', 'branchless', 'branchless')
-    """
-    import warnings
-
-    from ..rules import ScheduleWarning
-
-    if impl == "auto":
-        return auto_lowering(cases)
-    if impl == "switch" and cases > SWITCH_MAX_CASES:
-        warnings.warn(
-            f"{name}: {cases} boundaries as a Switch (impl='switch') need about "
-            f"{expected_memory(cases):.1f} GB and a first run that grows with their square "
-            f"on this Paddle ({ir.ir_name()} IR); impl='branchless' (the default past "
-            f"{SWITCH_MAX_CASES}) gives the same values in constant memory",
-            ScheduleWarning,
-            stacklevel=3,
-        )
-    return impl

@@ -15,4 +15,17 @@ Every family function (``piecewise_decay``, ``exponential_decay``, ...,
 A module holds the schedule's numpy ``reference`` (the values), its
 ``check``, its graph (``ops`` or its lowerings) and its public function, and
 ends with one :func:`~paddle_lr.schedules.registry.register_module` call.
+Importing this package imports every schedule module (below), in the order the
+registry, and so the docs table, lists them; the registry itself imports none.
 """
+from . import (  # noqa: F401  (each registers its schedule)
+    piecewise,
+    exponential,
+    natural_exp,
+    inverse_time,
+    polynomial,
+    cosine,
+    noam,
+    linear_warmup,
+    warmup_piecewise,
+)

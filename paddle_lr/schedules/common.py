@@ -31,6 +31,9 @@ import paddle
 
 from .. import rules
 from ..graph import ir
+from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
+from .registry import INNER, spec_of
+from .twin import twin_for
 
 __all__ = [
     "F32",
@@ -213,16 +216,6 @@ def times_lr(x, learning_rate):
 
 # -- arguments ----------------------------------------------------------------
 
-class _InnerSchedule:
-    """The placeholder for "another schedule's value" when a nested spec is checked."""
-
-    def __repr__(self):
-        return "<another schedule's value>"
-
-
-INNER = _InnerSchedule()
-
-
 def learning_rate_arg(name, value):
     """A learning rate: a finite number >= 0, or another schedule's value.
 
@@ -244,9 +237,7 @@ def learning_rate_arg(name, value):
             raise rules.ConfigTypeError(f"{name}: must be a float32 tensor, got dtype {value.dtype}")
         return value
     if isinstance(value, paddle.optimizer.lr.LRScheduler):
-        from .registry import spec_of  # a twin of ours, or a one-line error
-
-        spec_of(value, name)
+        spec_of(value, name)  # a twin of ours, or a one-line error
         if not paddle.in_dynamic_mode():
             raise rules.ConfigTypeError(
                 f"{name}: a dygraph scheduler cannot drive a static graph, pass the schedule's tensor "
@@ -270,11 +261,7 @@ def graph_or_twin(name, args, lower, begin=0):
         The float32 [1] lr tensor (static mode) or a :class:`~paddle_lr.FluidScheduler`.
     """
     if paddle.in_dynamic_mode():
-        from .twin import twin_for
-
         return twin_for(name, args)
-    from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
-
     if getattr(lower, "reads_counter", False):  # a branch-free lookup: the raw int64 counter, no cast
         step = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)
     else:

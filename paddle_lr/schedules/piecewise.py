@@ -11,7 +11,7 @@ turned into the exact integer thresholds of the float32 comparisons; bit for
 bit the switch's values, in constant memory and per-step cost.
 
 ``impl="auto"`` (default): the switch up to
-:data:`~paddle_lr.graph.switch.SWITCH_MAX_CASES` boundaries, branchless past it.
+:data:`~paddle_lr.schedules.lowerings.SWITCH_MAX_CASES` boundaries, branchless past it.
 
 One difference from fluid, on purpose: fluid named the persistable
 ``learning_rate`` in every call, so two ``piecewise_decay`` in one program
@@ -26,7 +26,8 @@ from paddle.utils import unique_name
 
 from .. import rules
 from ..graph import ir, tables
-from ..graph.switch import Switch, resolve_lowering
+from ..graph.switch import Switch
+from .lowerings import resolve_lowering
 from .common import F32, graph_or_twin, steps_f32
 from .registry import register_module
 

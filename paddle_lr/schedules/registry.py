@@ -24,16 +24,13 @@ dynamic mode).
 [1.0, 1.0, 0.5, 0.5]
 """
 import dataclasses
-import importlib
 import inspect
 import sys
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple
 
 import numpy as np
-import paddle
 
 from .. import rules
-from .common import INNER
 
 __all__ = [
     "Schedule",
@@ -46,9 +43,20 @@ __all__ = [
     "counter_begin",
     "spec_of",
     "markdown_table",
+    "INNER",
 ]
 
 KERNELS = ("exp", "cos", "pow")
+
+
+class _InnerSchedule:
+    """The placeholder for "another schedule's value" when a nested spec is checked."""
+
+    def __repr__(self):
+        return "<another schedule's value>"
+
+
+INNER = _InnerSchedule()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -110,7 +118,7 @@ class Schedule:
 
 
 REGISTRY: Dict[str, Schedule] = {}
-"""Every schedule, by fluid name, in the order of :data:`_MODULES`."""
+"""Every schedule, by fluid name, in the order :mod:`paddle_lr.schedules` imports their modules."""
 
 
 def register(schedule: Schedule) -> Schedule:
@@ -276,11 +284,6 @@ def spec_of(scheduler, name="learning_rate") -> Dict[str, Any]:
     spec = getattr(scheduler, "spec", None)
     if spec is not None:
         return spec
-    from .warmup_piecewise import WarmupPiecewiseDecay
-
-    if isinstance(scheduler, WarmupPiecewiseDecay):
-        keys = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
-        return {"fn": "exponential_with_warmup_decay", "args": dict(zip(keys, scheduler.schedule))}
     raise rules.ConfigTypeError(
         f"{name}: must be a number or one of paddle_lr's schedules (Paddle's own LRScheduler "
         f"classes count steps differently), got {type(scheduler).__name__}"
@@ -303,57 +306,3 @@ def markdown_table() -> str:
         fidelity = f"≤ 1 ulp in {kernels} (3.x's kernel rounds differently)" if s.kernels else "0 ulp"
         rows.append(f"| `{s.name}` | `{s.summary}`{begin} | {s.lowerings} | `{s.twin}` | 0 ulp | {fidelity} |")
     return "\n".join(rows) + "\n"
-
-
-def _register_warmup_piecewise():
-    """``exponential_with_warmup_decay`` keeps its module; its record is made here."""
-    from . import warmup_piecewise as module
-
-    default_impl = inspect.signature(module.exponential_with_warmup_decay).parameters["impl"].default
-
-    def check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=default_impl):
-        rules.choice("impl", impl, module.IMPLS)
-        keys = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
-        checked = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
-        return dict(zip(keys, checked), impl=impl)
-
-    def reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor):
-        return np.atleast_1d(module.lr_at(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor))
-
-    def build_or_twin(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=default_impl):
-        # its module's function builds the graph only; in dynamic mode the registry gives its twin
-        if paddle.in_dynamic_mode():
-            check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl)
-            return module.WarmupPiecewiseDecay(learning_rate, boundaries, values, warmup_iter, warmup_factor)
-        return module.exponential_with_warmup_decay(
-            learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=impl)
-
-    register(Schedule(
-        name="exponential_with_warmup_decay",
-        build=build_or_twin,
-        reference=reference,
-        check=check,
-        impls=tuple(module.IMPLS),
-        options=("impl",),
-        summary="linear warmup from learning_rate * warmup_factor, then values[i] below boundaries[i]",
-        twin="WarmupPiecewiseDecay",
-    ))
-
-
-# The schedule modules, in the order the registry (and so the docs table) lists them.
-# Adding a schedule: write its module, add it here, add its golden cases.
-_MODULES = (
-    "piecewise",
-    "exponential",
-    "natural_exp",
-    "inverse_time",
-    "polynomial",
-    "cosine",
-    "noam",
-    "linear_warmup",
-)
-
-for _module in _MODULES:
-    importlib.import_module(f"{__package__}.{_module}")
-_register_warmup_piecewise()
-del _module

@@ -24,7 +24,7 @@ Two lowerings of the same schedule, bit-identical to :func:`paddle_lr.lr_at`:
     computed in the graph (from the float32 step) and selected with ``where``.
 
 ``impl="auto"`` (default)
-    ``switch`` up to :data:`paddle_lr.graph.switch.SWITCH_MAX_CASES`
+    ``switch`` up to :data:`paddle_lr.schedules.lowerings.SWITCH_MAX_CASES`
     boundaries, ``branchless`` past it.
 
 What runs where: the counter, its increment and cast, and the constants the
@@ -34,6 +34,7 @@ warmup comparison and ramp of an untabulated warmup. The branchless tables are
 parameters initialised on the executor's place (the CPU on a CPU build), like
 the switch's ``learning_rate`` variable.
 """
+import inspect
 import math
 
 import numpy as np
@@ -43,8 +44,9 @@ from paddle.utils import unique_name
 from .. import rules
 from ..graph import ir, tables
 from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
-from ..graph.switch import Switch, resolve_lowering
-from .lowerings import IMPLS
+from ..graph.switch import Switch
+from .lowerings import IMPLS, resolve_lowering
+from .registry import Schedule, register
 
 __all__ = ["exponential_with_warmup_decay", "lr_at", "boundary_values", "WarmupPiecewiseDecay", "reload_tables", "IMPLS"]
 
@@ -249,3 +251,44 @@ class WarmupPiecewiseDecay(paddle.optimizer.lr.LRScheduler):
             float: ``lr_at(self.last_epoch, ...)`` as a Python float (exact in float32).
         """
         return float(lr_at(self.last_epoch, *self.schedule))
+
+    @property
+    def spec(self):
+        """Its schedule spec, ``{"fn": "exponential_with_warmup_decay", "args": {...}}``."""
+        return {"fn": "exponential_with_warmup_decay", "args": dict(zip(_ARGS, self.schedule))}
+
+
+# -- its record in the registry --------------------------------------------
+
+_ARGS = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
+_DEFAULT_IMPL = inspect.signature(exponential_with_warmup_decay).parameters["impl"].default
+
+
+def _check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=_DEFAULT_IMPL):
+    rules.choice("impl", impl, IMPLS)
+    checked = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
+    return dict(zip(_ARGS, checked), impl=impl)
+
+
+def _reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor):
+    return np.atleast_1d(lr_at(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor))
+
+
+def _build_or_twin(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=_DEFAULT_IMPL):
+    # exponential_with_warmup_decay builds the graph only; in dynamic mode the registry gives its twin
+    if paddle.in_dynamic_mode():
+        _check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl)
+        return WarmupPiecewiseDecay(learning_rate, boundaries, values, warmup_iter, warmup_factor)
+    return exponential_with_warmup_decay(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=impl)
+
+
+SCHEDULE = register(Schedule(
+    name="exponential_with_warmup_decay",
+    build=_build_or_twin,
+    reference=_reference,
+    check=_check,
+    impls=tuple(IMPLS),
+    options=("impl",),
+    summary="linear warmup from learning_rate * warmup_factor, then values[i] below boundaries[i]",
+    twin="WarmupPiecewiseDecay",
+))
