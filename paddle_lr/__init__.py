@@ -15,7 +15,7 @@ import zlib  # noqa: E402,F401
 import PIL.Image  # noqa: E402,F401
 
 from .rules import ConfigError, ConfigTypeError, ScheduleWarning
-from .graph.counter import autoincreased_step_counter, decay_step_counter
+from .graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
 from .graph.ir import clone_for_test
 from .graph.switch import Switch
 from .graph.layers import assign, create_global_var, fill_constant
@@ -52,6 +52,7 @@ __all__ = [
     "AdamW",
     "L2Decay",
     "autoincreased_step_counter",
+    "LR_DECAY_COUNTER",
     "decay_step_counter",
     "boundary_values",
     "lr_at",

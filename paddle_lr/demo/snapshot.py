@@ -17,8 +17,6 @@ import pathlib
 import shutil
 import warnings
 
-import paddle
-
 from .. import pickles, rules
 from ..checkpoint import misfit
 from ..manifest import FORMAT, MANIFEST, SNAPSHOT_NAME, SnapshotError, runtime, sha256, verify_snapshot

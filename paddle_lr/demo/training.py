@@ -41,10 +41,9 @@ import paddle
 from paddle.base.unique_name import UniqueNameGenerator
 from tqdm import tqdm
 
-from .. import checkpoint
+from .. import LR_DECAY_COUNTER, checkpoint
 from .. import config as config_lib
 from .. import planning
-from ..graph.counter import LR_DECAY_COUNTER
 from ..optimizer import quiet_place_warning
 from . import coco_data as data
 from . import detector as model
