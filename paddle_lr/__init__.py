@@ -19,7 +19,7 @@ from .graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_s
 from .graph.ir import clone_for_test
 from .graph.switch import Switch
 from .graph.layers import assign, create_global_var, fill_constant
-from .optimizer import SGD, Adam, AdamW, L2Decay, Momentum, RMSProp
+from .optimizer import SGD, Adam, AdamW, L2Decay, Momentum, RMSProp, set_gradient_clip
 from .schedules.warmup_piecewise import (
     WarmupPiecewiseDecay,
     boundary_values,
@@ -51,6 +51,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "L2Decay",
+    "set_gradient_clip",
     "autoincreased_step_counter",
     "LR_DECAY_COUNTER",
     "decay_step_counter",

@@ -18,6 +18,7 @@ a fluid checkpoint restores them (:data:`FLUID_ACCUMULATORS`).
 """
 import inspect
 import math
+import weakref
 from typing import Any, Optional
 
 import paddle
@@ -27,7 +28,7 @@ from .graph import ir
 from .graph.ir import quiet_place_warning  # for trainers that wrap these optimizers (the demo's fleet)
 
 __all__ = ["quiet_place_warning", "TensorLearningRate", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "L2Decay",
-           "FLUID_ACCUMULATORS"]
+           "FLUID_ACCUMULATORS", "set_gradient_clip"]
 
 #: fluid 1.8's keyword -> today's, for the optimizers fluid had.
 FLUID_KEYWORDS = {"regularization": "weight_decay", "parameter_list": "parameters"}
@@ -69,6 +70,35 @@ def _check_lr_tensor(tensor):
             f"learning_rate: a tensor learning rate must hold one element, got shape {shape}"
         )
     return tensor
+
+
+#: program -> the clip fluid's ``set_gradient_clip`` gave it, for the optimizers that minimize in it.
+_PROGRAM_CLIPS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def set_gradient_clip(clip: Any, param_list: Any = None, program: Any = None) -> None:
+    """fluid's ``set_gradient_clip``: the paddle_lr optimizers that minimize in ``program`` clip with ``clip``.
+
+    Paddle 2.6 and 3.x keep ``paddle.nn.clip.set_gradient_clip``, but it marks
+    the parameters of the legacy program: under PIR (3.x) it marks none and
+    nothing is clipped. This one works on both: an optimizer of this module
+    given no ``grad_clip=`` uses ``clip`` in the program's ``minimize``, as
+    fluid's did (called before or after the optimizer is made, before
+    ``minimize``).
+
+    Args:
+        clip (paddle.nn.ClipGradBase): e.g. ``paddle.nn.ClipGradByGlobalNorm(clip_norm=1.0)``.
+        param_list: fluid's subset of parameters to clip; not taken (every parameter is).
+        program (Program, optional): the program (the default main program).
+    """
+    if not isinstance(clip, paddle.nn.clip.ClipGradBase):
+        raise rules.ConfigTypeError(
+            f"set_gradient_clip: clip must be a paddle.nn.ClipGradBase (ClipGradByGlobalNorm, ...), "
+            f"got {rules.shown(clip)}"
+        )
+    rules.refused("set_gradient_clip", "param_list", param_list,
+                  "every parameter the optimizer updates is clipped; give grad_clip= to an optimizer instead")
+    _PROGRAM_CLIPS[paddle.static.default_main_program() if program is None else program] = clip
 
 
 class TensorLearningRate:
@@ -137,6 +167,8 @@ class TensorLearningRate:
         Returns:
             tuple: Paddle's ``(optimize ops, params_grads)``.
         """
+        if self._grad_clip is None:  # fluid's set_gradient_clip for this program, if it was called
+            self._grad_clip = _PROGRAM_CLIPS.get(paddle.static.default_main_program())
         with quiet_place_warning():
             return super().minimize(loss, startup_program, parameters, no_grad_set)
 

@@ -290,3 +290,21 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert (status, out) == (2, "")
     assert len(err.splitlines()) == 1 and err.startswith(message.format(tmp=tmp_path)), err
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before, "bad input wrote a file"
+
+
+BAD_CLIPS = {
+    "not-a-clip": (dict(clip=1.0), "set_gradient_clip: clip must be a paddle.nn.ClipGradBase"),
+    "param_list": (dict(param_list=["fc_0.w_0"]), "set_gradient_clip: param_list is not taken"),
+}
+
+
+@pytest.mark.parametrize("kwargs, message", BAD_CLIPS.values(), ids=list(BAD_CLIPS))
+def test_set_gradient_clip_refuses_in_one_line(kwargs, message):
+    """What the port turns fluid.clip.set_gradient_clip into (the published tests show it clips)."""
+    import paddle
+
+    import paddle_lr
+
+    kwargs = {"clip": paddle.nn.ClipGradByGlobalNorm(1.0), **kwargs}
+    with pytest.raises(paddle_lr.ConfigError, match="^" + message):
+        paddle_lr.set_gradient_clip(**kwargs)

@@ -55,6 +55,8 @@ NEW_IMPORT = "import paddle_lr, paddle; paddle.enable_static()"
 #: submodules of ``fluid.layers`` whose names are also ``fluid.layers``' own.
 _LAYER_MODULES = ("tensor", "learning_rate_scheduler", "control_flow", "ops", "nn", "math_op_patch")
 
+#: fluid's elementwise_min/max, ported to Paddle's minimum/maximum when called without axis= or act=.
+MINMAX = {"layers.elementwise_min": "paddle.minimum", "layers.elementwise_max": "paddle.maximum"}
 #: fluid name (under ``paddle.fluid``, ``layers`` submodules folded) -> its paddle_lr/paddle spelling.
 NAMES: Dict[str, str] = {
     "layers.create_global_var": "paddle_lr.create_global_var",
@@ -67,8 +69,7 @@ NAMES: Dict[str, str] = {
     "layers.cast": "paddle.cast",
     "layers.floor": "paddle.floor",
     "layers.cos": "paddle.cos",
-    "layers.elementwise_min": "paddle.minimum",
-    "layers.elementwise_max": "paddle.maximum",
+    **MINMAX,
     "default_main_program": "paddle.static.default_main_program",
     "default_startup_program": "paddle.static.default_startup_program",
     "Program": "paddle.static.Program",
@@ -82,7 +83,7 @@ NAMES: Dict[str, str] = {
     "unique_name.guard": "paddle.utils.unique_name.guard",
     "framework.name_scope": "paddle.static.name_scope",
     "name_scope": "paddle.static.name_scope",
-    "clip.set_gradient_clip": "paddle.nn.clip.set_gradient_clip",
+    "clip.set_gradient_clip": "paddle_lr.set_gradient_clip",  # Paddle's own clips nothing under PIR
     "clip.GradientClipByGlobalNorm": "paddle.nn.ClipGradByGlobalNorm",
     "regularizer.L2Decay": "paddle_lr.L2Decay",
     "regularizer.L2DecayRegularizer": "paddle_lr.L2Decay",
@@ -98,8 +99,6 @@ OPTIMIZERS = {
     "Adam": "Adam", "AdamOptimizer": "Adam",
 }
 NAMES.update({f"optimizer.{fluid_name}": f"paddle_lr.{name}" for fluid_name, name in OPTIMIZERS.items()})
-#: fluid's elementwise_min/max, ported to Paddle's minimum/maximum when called without axis= or act=.
-MINMAX = {"layers.elementwise_min": "paddle.minimum", "layers.elementwise_max": "paddle.maximum"}
 INIT_ON_CPU = "initializer.init_on_cpu"
 INIT_ON_CPU_NOTE = ("`with init_on_cpu():` removed, its body kept: fluid 1.8 no longer has init_on_cpu (it made "
                     "the block's constants on the CPU; in a CPU run they are there anyway, and "

@@ -28,6 +28,8 @@ OCR_PIECEWISE = ("{'base_lr': 0.001, 'beta1': 0.9, 'beta2': 0.999, "
                  "'decay': {'function': 'piecewise_decay', 'boundaries': [5, 9], 'decay_rate': 0.1}}")
 PPDET_WARMUP = "LinearWarmup(steps=4, start_factor=1. / 3)"
 
+# (The tiny program's gradients start at a global norm of 0.196: ppdet's clip_grad_by_norm=0.05 clips its
+# steps; ERNIE's and BERT's clip_norm=1.0, fixed in their code, does not.)
 # body -> (the file under tests/data/fluid_bodies/published/, the stubs it needs, its calls).
 # A call: (id, Python expression in the module's namespace, kind, steps). Kinds:
 #   "lr": the expression returns the lr tensor;
@@ -104,7 +106,7 @@ BODIES = {
              "lr", 22),
             ("OptimizerBuilder.Momentum", "OptimizerBuilder()(LearningRate(0.01, [PiecewiseDecay(milestones=[6, 9]),"
                                           " %s])())" % PPDET_WARMUP, "optimizer", 12),
-            ("OptimizerBuilder.clip_grad_by_norm", "OptimizerBuilder(clip_grad_by_norm=0.5)(LearningRate(0.01, "
+            ("OptimizerBuilder.clip_grad_by_norm", "OptimizerBuilder(clip_grad_by_norm=0.05)(LearningRate(0.01, "
                                                    "[CosineDecay(max_iters=20)])())", "optimizer", 12),
         ]),
     "ocr_optimizer": (
