@@ -56,7 +56,18 @@ class L2Decay(paddle.regularizer.L2Decay):
 
     def __init__(self, coeff: Optional[float] = None, regularization_coeff: Optional[float] = None) -> None:
         value = rules.alias("L2Decay", "coeff", coeff, "regularization_coeff", regularization_coeff)
-        super().__init__(rules.real("coeff", 0.0 if value is None else value, low=0.0))
+        name = "regularization_coeff" if coeff is None and regularization_coeff is not None else "coeff"
+        super().__init__(rules.float32(name, 0.0 if value is None else value, low=0.0))
+
+
+def _check_weight_decay(name, value):
+    """None, a number >= 0 (finite in float32) or a ``paddle.regularizer`` instance (``L2Decay``)."""
+    if value is None or isinstance(value, paddle.regularizer.WeightDecayRegularizer):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return rules.float32(name, value, low=0.0)
+    return rules.instance(name, value, paddle.regularizer.WeightDecayRegularizer,
+                          "a number or a regularizer (paddle_lr.L2Decay, paddle.regularizer.L1Decay)")
 
 
 def _check_lr_tensor(tensor):
@@ -146,11 +157,15 @@ class TensorLearningRate:
             args[0] = self._take_lr_tensor(args[0])
         elif "learning_rate" in kwargs:
             kwargs["learning_rate"] = self._take_lr_tensor(kwargs["learning_rate"])
+        if "weight_decay" in kwargs:
+            kwargs["weight_decay"] = _check_weight_decay("weight_decay", kwargs["weight_decay"])
         super().__init__(*args, **kwargs)
 
     def _take_lr_tensor(self, learning_rate):
-        if not ir.is_static_value(learning_rate):
+        if isinstance(learning_rate, paddle.optimizer.lr.LRScheduler):
             return learning_rate
+        if not ir.is_static_value(learning_rate):  # a number: >= 0, finite in float32, not a bool or str
+            return rules.float32("learning_rate", learning_rate, low=0.0)
         self._lr_tensor = _check_lr_tensor(learning_rate)
         return 0.0
 
@@ -269,6 +284,8 @@ class Momentum(TensorLearningRate, paddle.optimizer.Momentum):
         parameter_list: Any = None,
     ) -> None:
         momentum = rules.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
+        if regularization is not None:
+            regularization = _check_weight_decay("regularization", regularization)
         super().__init__(
             learning_rate=learning_rate,
             momentum=momentum,

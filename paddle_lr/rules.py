@@ -24,6 +24,8 @@ __all__ = [
     "ScheduleWarning",
     "FLOAT32_EXACT_STEPS",
     "FLOAT32_MAX",
+    "FLOAT32_TINY",
+    "FLOAT32_SMALLEST",
     "MAX_ITERATIONS",
     "MAX_BOUNDARIES",
     "MAX_IMAGE_SIZE",
@@ -34,6 +36,10 @@ __all__ = [
     "shown",
     "one_line",
     "real",
+    "float32",
+    "float32_product",
+    "lr_tensor_shape",
+    "instance",
     "integer",
     "boolean",
     "choice",
@@ -56,6 +62,11 @@ FLOAT32_EXACT_STEPS = 2 ** 24
 # -- The ranges a run can use (the cfg's key table applies them; docs/config.md lists them) --
 FLOAT32_MAX = 3.4028234663852886e38
 """The largest finite float32: every lr the graph holds (and the L2 coefficient) must stay below it."""
+FLOAT32_TINY = 2.0 ** -126
+"""float32's smallest normal number: a nonzero value the graph divides by must be at least this
+large (a quotient by a smaller one is not finite)."""
+FLOAT32_SMALLEST = 2.0 ** -149
+"""float32's smallest positive number: a nonzero value smaller than this becomes 0 there."""
 MAX_ITERATIONS = 10 ** 8
 """The furthest step a cfg may name, in iterations (max_iter, each lr_steps entry,
 warm_up_iter, snapshot_iter): about 6 times 2**24, where the float32 step counter
@@ -189,6 +200,66 @@ def real(name, value, *, low=None, low_open=False, high=None, high_open=False):
         raise ConfigError(f"{name}: must be {'>' if low_open else '>='} {low:g}, got {shown(value)}")
     if high is not None and (value > high or (high_open and value == high)):
         raise ConfigError(f"{name}: must be {'<' if high_open else '<='} {high:g}, got {shown(value)}")
+    return value
+
+
+def float32(name, value, *, divisor=False, **bounds):
+    """A :func:`real` (same ``bounds``) that the graph holds as float32: finite there; one that
+    must be > 0 not so small that it becomes 0 there; one the graph divides by (``divisor``) 0 or
+    at least :data:`FLOAT32_TINY`, or the quotient is not finite.
+
+    Returns:
+        float: ``value`` as a Python float.
+
+    >>> float32("learning_rate", 1e39)
+    Traceback (most recent call last):
+    ...
+    paddle_lr.rules.ConfigError: learning_rate: must be finite in float32 (at most 3.40282e+38), got 1e+39
+    """
+    value = real(name, value, **bounds)
+    if abs(value) > FLOAT32_MAX:
+        raise ConfigError(f"{name}: must be finite in float32 (at most {FLOAT32_MAX:g}), got {shown(value)}")
+    positive = bounds.get("low") == 0 and bounds.get("low_open")
+    if divisor and value != 0 and abs(value) < FLOAT32_TINY:
+        zero = "" if positive else "0 or "
+        raise ConfigError(f"{name}: must be {zero}at least {FLOAT32_TINY:g} (float32's smallest normal "
+                          f"number), got {shown(value)}")
+    if positive and value < FLOAT32_SMALLEST / 2:  # rounds to 0 in float32
+        raise ConfigError(f"{name}: must be > 0 in float32 (at least {FLOAT32_SMALLEST:g}), got {shown(value)}")
+    return value
+
+
+def float32_product(name, expression, value):
+    """A value the graph derives from checked arguments (``expression``, e.g.
+    ``learning_rate * warmup_factor``) must stay finite in float32; ``name`` is the argument blamed.
+
+    Returns:
+        float: ``value``.
+    """
+    if not abs(value) <= FLOAT32_MAX:
+        raise ConfigError(f"{name}: {expression} = {value:g} is beyond float32 (max {FLOAT32_MAX:g})")
+    return value
+
+
+def lr_tensor_shape(name, shape):
+    """An lr tensor holds one value: shape [1].
+
+    Args:
+        name (str): the argument name.
+        shape (sequence of int): the tensor's shape.
+    """
+    if [int(d) for d in shape] != [1]:
+        raise ConfigError(f"{name}: must be a tensor of shape [1] (one learning rate), got shape {list(shape)}")
+
+
+def instance(name, value, types, what):
+    """``value`` is an instance of one of ``types`` (``what`` says which, for the message).
+
+    Returns:
+        ``value``.
+    """
+    if not isinstance(value, types) or isinstance(value, bool):
+        raise ConfigTypeError(f"{name}: must be {what}, got {shown(value)}")
     return value
 
 
@@ -366,7 +437,7 @@ def piecewise_values(name, value, boundaries=None, *, high=None):
     """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ConfigTypeError(f"{name}: must be a list of numbers, got {shown(value)}")
-    values = [real(f"{name}[{i}]", v, low=0.0, high=high) for i, v in enumerate(value)]
+    values = [float32(f"{name}[{i}]", v, low=0.0, high=high) for i, v in enumerate(value)]
     if boundaries is not None and len(values) != len(boundaries) + 1:
         raise ConfigError(
             f"{name}: must hold len(boundaries) + 1 = {len(boundaries) + 1} values, "
@@ -449,11 +520,12 @@ def check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor
         as Python floats and lists.
     """
     n = spelling
-    learning_rate = real(n("learning_rate"), learning_rate, low=0.0, low_open=True)
+    learning_rate = float32(n("learning_rate"), learning_rate, low=0.0, low_open=True)
     boundaries = increasing_steps(n("boundaries"), boundaries)
     values = piecewise_values(n("values"), values, boundaries)
-    warmup_iter = real(n("warmup_iter"), warmup_iter, low=0.0)
-    warmup_factor = real(n("warmup_factor"), warmup_factor, low=0.0)
+    warmup_iter = float32(n("warmup_iter"), warmup_iter, low=0.0, divisor=True)
+    warmup_factor = float32(n("warmup_factor"), warmup_factor, low=0.0)
+    float32_product(n("warmup_factor"), f"{n('learning_rate')} * {n('warmup_factor')}", learning_rate * warmup_factor)
     return learning_rate, boundaries, values, warmup_iter, warmup_factor
 
 

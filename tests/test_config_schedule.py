@@ -140,7 +140,7 @@ BAD_SPECS = [
      "schedule.args.decay_steps: must be <= 1e+08"),
     (_spec("linear_lr_warmup", learning_rate=_spec("cosine_decay", learning_rate=1e39, step_each_epoch=3,
                                                    epochs=2), warmup_steps=4, start_lr=0.0, end_lr=0.1),
-     "schedule.learning_rate.args.learning_rate: must be <= 3.40282e+38, got 1e+39"),
+     "schedule: learning_rate.learning_rate: must be finite in float32 (at most 3.40282e+38), got 1e+39"),
     (_spec("cosine_decay", learning_rate=0.1, step_each_epoch=3), "schedule.args: missing a required argument"),
     ({"fn": "piecewise_decay", "args": {"1": 2}}, "schedule.args: missing a required argument: 'boundaries'"),
     (_spec("piecewise_decay", boundaries=[1], values=[1, 2], gamma=3),

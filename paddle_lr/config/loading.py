@@ -3,6 +3,7 @@
 Plain data: this module does not import Paddle.
 """
 import copy
+import os
 import difflib
 import re
 import warnings
@@ -151,6 +152,8 @@ def load_config(path=None, overrides=()):
     out = AttrDict(copy.deepcopy(dict(cfg)))
     skipped = []
     if path is not None:
+        # a path, not an int: open(2) would read (and then close) the process's stderr
+        rules.instance("config", path, (str, os.PathLike), "a file path (str or os.PathLike)")
         data = _parse_yaml(_read_text(path), str(path))
         if data is None:
             data = {}

@@ -1,11 +1,13 @@
 """Fluid's persistable global step counters, on both static IRs."""
 import paddle
 
+from .. import rules
 from . import ir
 
 __all__ = ["autoincreased_step_counter", "decay_step_counter", "LR_DECAY_COUNTER"]
 
 LR_DECAY_COUNTER = "@LR_DECAY_COUNTER@"
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 _STEP_COUNTER = "@STEP_COUNTER@"
 
 
@@ -35,6 +37,9 @@ def autoincreased_step_counter(counter_name=None, begin=1, step=1):
         raise TypeError(f"counter_name: must be a str, got {counter_name!r}")
     _check_int("begin", begin)
     _check_int("step", step)
+    rules.integer("begin", begin, low=_INT64_MIN + 1, high=_INT64_MAX)  # the counter starts at begin - 1
+    rules.integer("step", step, low=_INT64_MIN, high=_INT64_MAX)
+    ir.require_static("autoincreased_step_counter")
     counter, _ = ir.step_counter(counter_name or _STEP_COUNTER, begin, step)
     return counter
 
@@ -48,6 +53,7 @@ def decay_step_counter(begin=0):
     Returns:
         The float32 [1] step, cast from the int64 counter.
     """
+    ir.require_static("decay_step_counter")
     counter = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)
     with ir.schedule_guard():
         return paddle.cast(counter, "float32")

@@ -43,6 +43,7 @@ __all__ = [
     "schedule_outputs",
     "axis_is_operand",
     "quiet_place_warning",
+    "require_static",
 ]
 
 _backend = _pir if framework.use_pir_api() else _legacy
@@ -65,6 +66,22 @@ def quiet_place_warning() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_PLACE_WARNING, category=UserWarning)
         yield
+
+
+def require_static(what: str) -> None:
+    """Refuse, in one line and before anything is built, a static-graph-only call in dygraph mode.
+
+    Args:
+        what (str): the function's name, for the message.
+
+    Raises:
+        ConfigError: in dygraph mode.
+    """
+    if paddle.in_dynamic_mode():
+        from ..rules import ConfigError
+
+        raise ConfigError(f"{what}: builds static-graph ops, call paddle.enable_static() first "
+                          "(in dygraph, use a schedule's twin), got dygraph mode")
 
 
 def is_pir() -> bool:

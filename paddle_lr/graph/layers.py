@@ -72,9 +72,30 @@ def _value(name, value, dtype):
         if dtype != "bool":
             raise rules.ConfigTypeError(f"{name}: must be a number for dtype {dtype}, got {value!r}")
         return float(value)
-    if isinstance(value, numbers.Integral) and dtype in _INT_DTYPES:
-        return int(value)
-    return rules.real(name, value)
+    if dtype in _INT_DTYPES:  # whole and within the type: fluid wrapped int8 300 to 44
+        info = np.iinfo(dtype)
+        return rules.integer(name, value, low=int(info.min), high=int(info.max))
+    if dtype == "float32":
+        return rules.float32(name, value)
+    if dtype == "bool":
+        return rules.real(name, value)
+    top = float(np.finfo(dtype).max)  # float16, float64: finite in the type
+    return rules.real(name, value, low=-top, high=top)
+
+
+def _known_shape(shape):
+    return [int(d) for d in shape]
+
+
+def _check_into(name, shape, dtype, out):
+    """Writing ``shape``/``dtype`` data into ``out`` keeps ``out``'s shape and dtype: fluid code that
+    writes an lr variable never means to turn it into another one."""
+    out_shape, out_dtype = _known_shape(out.shape), _dtype(f"{name}.dtype", out.dtype)
+    if dtype is not None and dtype != out_dtype:
+        raise rules.ConfigTypeError(f"{name}: must be a {dtype} tensor, got dtype {out_dtype}")
+    if shape is not None and -1 not in out_shape and -1 not in shape and \
+            int(np.prod(shape)) != int(np.prod(out_shape)):
+        raise rules.ConfigError(f"{name}: must be a tensor of shape {shape} (what is written), got shape {out_shape}")
 
 
 def create_global_var(
@@ -188,9 +209,7 @@ def fill_constant(
     if out is not None:
         if not _is_tensor(out):
             raise rules.ConfigTypeError(f"out: must be a tensor, got {type(out).__name__}")
-        out_dtype = _dtype("out.dtype", out.dtype)
-        if out_dtype != dtype:
-            raise rules.ConfigTypeError(f"out: must be a {dtype} tensor, got dtype {out_dtype}")
+        _check_into("out", shape, dtype, out)
     if out is not None and _is_tensor(value):
         # PIR's in-place ``full_`` takes no tensor value: fill a new tensor, then assign it.
         return paddle.assign(_paddle_fill_constant(shape, dtype, value, force_cpu), output=out)
@@ -222,6 +241,13 @@ def assign(input: Any, output: Any = None) -> Any:
     """
     if output is not None and not _is_tensor(output):
         raise rules.ConfigTypeError(f"output: must be a tensor, got {type(output).__name__}")
+    if output is not None:
+        if _is_tensor(input):
+            _check_into("output", _known_shape(input.shape), _dtype("input.dtype", input.dtype), output)
+        elif isinstance(input, np.ndarray):
+            _check_into("output", list(input.shape), _dtype("input.dtype", input.dtype), output)
+        elif isinstance(input, (list, tuple)):
+            _check_into("output", list(np.shape(input)), None, output)
     return paddle.assign(input, output)
 
 

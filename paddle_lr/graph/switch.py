@@ -1,9 +1,11 @@
 """Fluid's ``Switch``: ordered cases, the first true one runs, else the default."""
 import contextlib
+import contextvars
 import functools
 
 import paddle
 
+from ..rules import ConfigError
 from . import ir
 
 __all__ = ["Switch", "expected_memory"]
@@ -57,6 +59,18 @@ class Switch:
         self.name = name
         self.inside_scope = False
         self.pre_not_conditions = []
+        self.has_default = False
+        self._token = None
+
+    def _check_open(self, what):
+        """``what`` (``case``/``default``) is called inside this Switch's ``with``, the innermost one
+        open, and before its default; fluid let a misplaced case run and overwrite the others."""
+        if not self.inside_scope:
+            raise ValueError(f"Switch.{what}: must be called inside 'with Switch() as switch:'")
+        if _OPEN.get()[-1] is not self:
+            raise ConfigError(f"Switch.{what}: must be of the innermost Switch open, got one of an outer Switch")
+        if self.has_default:
+            raise ConfigError(f"Switch.{what}: must come before the Switch's default(), got a {what} after it")
 
     def case(self, condition):
         """A block that runs when ``condition`` holds and no earlier case did.
@@ -67,8 +81,7 @@ class Switch:
         Returns:
             A context manager for the case body.
         """
-        if not self.inside_scope:
-            raise ValueError("Switch.case: must be called inside 'with Switch() as switch:'")
+        self._check_open("case")
         _check_condition(condition)
         with ir.schedule_guard():
             if not self.pre_not_conditions:
@@ -89,10 +102,10 @@ class Switch:
         Returns:
             A context manager for the default body.
         """
-        if not self.inside_scope:
-            raise ValueError("Switch.default: must be called inside 'with Switch() as switch:'")
+        self._check_open("default")
         if not self.pre_not_conditions:
             raise ValueError("Switch.default: there should be at least one case before default")
+        self.has_default = True
         return self._block(self.pre_not_conditions[-1])
 
     @staticmethod
@@ -103,11 +116,17 @@ class Switch:
 
     def __enter__(self):
         self.inside_scope = True
+        self._token = _OPEN.set(_OPEN.get() + (self,))
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.inside_scope = False
+        _OPEN.reset(self._token)
         return False
+
+
+# The Switches whose ``with`` is open, innermost last.
+_OPEN = contextvars.ContextVar("paddle_lr_open_switches", default=())
 
 
 # -- what a Switch with many cases costs (the policy that uses it: schedules/lowerings.py) --

@@ -235,6 +235,7 @@ def learning_rate_arg(name, value):
     if ir.is_static_value(value):
         if value.dtype != paddle.float32:
             raise rules.ConfigTypeError(f"{name}: must be a float32 tensor, got dtype {value.dtype}")
+        rules.lr_tensor_shape(name, value.shape)
         return value
     if isinstance(value, paddle.optimizer.lr.LRScheduler):
         spec_of(value, name)  # a twin of ours, or a one-line error
@@ -244,7 +245,7 @@ def learning_rate_arg(name, value):
                 f"(build it in static mode), got {type(value).__name__}"
             )
         return value
-    return rules.real(name, value, low=0.0)
+    return rules.float32(name, value, low=0.0)
 
 
 def graph_or_twin(name, args, lower, begin=0):
@@ -291,7 +292,7 @@ def check_decay(learning_rate, decay_steps, decay_rate, staircase=False, *, rate
     """
     return dict(
         learning_rate=learning_rate_arg("learning_rate", learning_rate),
-        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
-        decay_rate=rules.real("decay_rate", decay_rate, low=0.0, low_open=rate_low_open),
+        decay_steps=rules.float32("decay_steps", decay_steps, low=0.0, low_open=True, divisor=True),
+        decay_rate=rules.float32("decay_rate", decay_rate, low=0.0, low_open=rate_low_open),
         staircase=rules.boolean("staircase", staircase),
     )

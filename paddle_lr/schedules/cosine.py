@@ -47,8 +47,8 @@ def check(learning_rate, step_each_epoch, epochs) -> Dict[str, Any]:
     """The arguments, checked: ``step_each_epoch > 0``, ``epochs > 0``."""
     return dict(
         learning_rate=learning_rate_arg("learning_rate", learning_rate),
-        step_each_epoch=rules.real("step_each_epoch", step_each_epoch, low=0.0, low_open=True),
-        epochs=rules.real("epochs", epochs, low=0.0, low_open=True),
+        step_each_epoch=rules.float32("step_each_epoch", step_each_epoch, low=0.0, low_open=True, divisor=True),
+        epochs=rules.float32("epochs", epochs, low=0.0, low_open=True, divisor=True),
     )
 
 

@@ -59,9 +59,9 @@ def check(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "switch") -
     rules.choice("impl", impl, tuple(LOWERINGS))
     return dict(
         learning_rate=learning_rate_arg("learning_rate", learning_rate),
-        warmup_steps=rules.real("warmup_steps", warmup_steps, low=0.0),
-        start_lr=rules.real("start_lr", start_lr, low=0.0),
-        end_lr=rules.real("end_lr", end_lr, low=0.0),
+        warmup_steps=rules.float32("warmup_steps", warmup_steps, low=0.0, divisor=True),
+        start_lr=rules.float32("start_lr", start_lr, low=0.0),
+        end_lr=rules.float32("end_lr", end_lr, low=0.0),
         impl=impl,
     )
 

@@ -50,12 +50,19 @@ def ops(step, d_model, warmup_steps, learning_rate=1.0):
 
 
 def check(d_model, warmup_steps, learning_rate=1.0) -> Dict[str, Any]:
-    """The arguments, checked: ``d_model > 0``, ``warmup_steps > 0``."""
-    return dict(
-        d_model=rules.real("d_model", d_model, low=0.0, low_open=True),
-        warmup_steps=rules.real("warmup_steps", warmup_steps, low=0.0, low_open=True),
+    """The arguments, checked: ``d_model > 0``, ``warmup_steps > 0``, and the float32 factors
+    ``d_model ** -0.5`` (times a number ``learning_rate``) and ``warmup_steps ** -1.5`` finite."""
+    args = dict(
+        d_model=rules.float32("d_model", d_model, low=0.0, low_open=True, divisor=True),
+        warmup_steps=rules.float32("warmup_steps", warmup_steps, low=0.0, low_open=True, divisor=True),
         learning_rate=learning_rate_arg("learning_rate", learning_rate),
     )
+    scale = args["d_model"] ** -0.5
+    if isinstance(args["learning_rate"], float):
+        rules.float32_product("d_model", "learning_rate * d_model ** -0.5", args["learning_rate"] * scale)
+    rules.float32_product("d_model", "d_model ** -0.5", scale)
+    rules.float32_product("warmup_steps", "warmup_steps ** -1.5", args["warmup_steps"] ** -1.5)
+    return args
 
 
 def noam_decay(d_model, warmup_steps, learning_rate=1.0):

@@ -63,9 +63,9 @@ def check(learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle
     """The arguments, checked: ``decay_steps > 0``, ``end_learning_rate >= 0``, ``power >= 0``, ``cycle`` a bool."""
     return dict(
         learning_rate=learning_rate_arg("learning_rate", learning_rate),
-        decay_steps=rules.real("decay_steps", decay_steps, low=0.0, low_open=True),
-        end_learning_rate=rules.real("end_learning_rate", end_learning_rate, low=0.0),
-        power=rules.real("power", power, low=0.0),
+        decay_steps=rules.float32("decay_steps", decay_steps, low=0.0, low_open=True, divisor=True),
+        end_learning_rate=rules.float32("end_learning_rate", end_learning_rate, low=0.0),
+        power=rules.float32("power", power, low=0.0),
         cycle=rules.boolean("cycle", cycle),
     )
 

@@ -87,6 +87,8 @@ def exponential_with_warmup_decay(
         learning_rate, boundaries, values, warmup_iter, warmup_factor
     )
     rules.warn_schedule(boundaries, warmup_iter, warmup_factor)
+    if paddle.in_dynamic_mode():  # the README's promise: in dygraph, the twin
+        return WarmupPiecewiseDecay(learning_rate, boundaries, values, warmup_iter, warmup_factor)
     if resolve_lowering(impl, len(boundaries)) == "switch":
         step = decay_step_counter()
         build = _switch
@@ -242,6 +244,7 @@ class WarmupPiecewiseDecay(paddle.optimizer.lr.LRScheduler):
         self, learning_rate, boundaries, values, warmup_iter, warmup_factor, last_epoch=-1, verbose=False
     ):
         self.schedule = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
+        last_epoch = rules.integer("last_epoch", last_epoch, low=-1, high=rules.MAX_ITERATIONS)
         super().__init__(learning_rate=self.schedule[0], last_epoch=last_epoch, verbose=verbose)
 
     def get_lr(self):

@@ -68,8 +68,8 @@ def _main(argv):
                         help="--scale: kill a child whose resident memory passes this (default 6000)")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="--scale: kill a child after this long (default 300)")
     args = parser.parse_args(argv)
-    if args.memory_limit_mb <= 0 or args.timeout_s <= 0:
-        raise UsageError("paddle-lr-bench: --memory-limit-mb and --timeout-s must be positive")
+    rules.real("--memory-limit-mb", args.memory_limit_mb, low=0.0, low_open=True)  # nan and inf too
+    rules.real("--timeout-s", args.timeout_s, low=0.0, low_open=True)
     rules.integer("--profile", args.profile, low=0, high=MAX_PROFILE_RUNS)
     if args.place == "gpu":
         import paddle
