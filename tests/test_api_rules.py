@@ -130,26 +130,18 @@ def _write(lr, value):
     paddle_lr.assign(paddle_lr.fill_constant([1], "float32", value), lr)
 
 
-def _case_after_default():
-    lr, step = _lr_var(), paddle_lr.decay_step_counter()
-    with paddle_lr.Switch() as switch:
-        with switch.case(step < 1):
-            _write(lr, 0.3)
-        with switch.default():
-            _write(lr, 0.1)
-        with switch.case(step < 2):
-            _write(lr, 0.2)
-
-
-def _two_defaults():
-    lr, step = _lr_var(), paddle_lr.decay_step_counter()
-    with paddle_lr.Switch() as switch:
-        with switch.case(step < 1):
-            _write(lr, 0.3)
-        with switch.default():
-            _write(lr, 0.1)
-        with switch.default():
-            _write(lr, 0.2)
+def _after_the_default(third):
+    """A Switch with a case and a default, then ``third(switch, step)``: another case or default."""
+    def build():
+        lr, step = _lr_var(), paddle_lr.decay_step_counter()
+        with paddle_lr.Switch() as switch:
+            with switch.case(step < 1):
+                _write(lr, 0.3)
+            with switch.default():
+                _write(lr, 0.1)
+            with third(switch, step):
+                _write(lr, 0.2)
+    return build
 
 
 def _case_of_another_switch():
@@ -162,9 +154,9 @@ def _case_of_another_switch():
 
 
 SWITCHES = [
-    pytest.param(_case_after_default, "Switch.case: must come before the Switch's default(), got a case after it",
+    pytest.param(_after_the_default(lambda switch, step: switch.case(step < 2)), "Switch.case: must come before the Switch's default(), got a case after it",
                  id="case-after-default"),
-    pytest.param(_two_defaults, "Switch.default: must come before the Switch's default(), got a default after it",
+    pytest.param(_after_the_default(lambda switch, step: switch.default()), "Switch.default: must come before the Switch's default(), got a default after it",
                  id="second-default"),
     pytest.param(_case_of_another_switch,
                  "Switch.case: must be of the innermost Switch open, got one of an outer Switch",
