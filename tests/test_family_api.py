@@ -4,6 +4,7 @@ Where Paddle 2.6.2's own functions can build the same program (legacy IR),
 the values are compared with theirs, bit for bit; on 3.x (where they raise
 under PIR) the same programs are compared with the reference.
 """
+import ast
 import inspect
 import pathlib
 import re
@@ -23,6 +24,9 @@ from paddle_lr.schedules.registry import (
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "family.md"
 FAMILY = [name for name in REGISTRY if name != "exponential_with_warmup_decay"]
+PADDLE_DETECTION = {"cosine_decay_with_skip": "CosineDecayWithSkip"}  # ours -> its class in ppdet's optimizer.py
+FLUID = [name for name in FAMILY if name not in PADDLE_DETECTION]  # paddle.optimizer.lr has these
+PPDET_OPTIMIZER = pathlib.Path(__file__).parent / "data" / "ppdet_static" / "static" / "ppdet" / "optimizer.py"
 IS_2X = paddle.__version__.startswith("2.")
 fluid = pytest.mark.skipif(not IS_2X, reason="Paddle's own static schedules raise under PIR (3.x)")
 
@@ -31,7 +35,7 @@ def test_every_schedule_has_an_example():
     assert set(EXAMPLES) == set(REGISTRY)
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", FLUID)
 def test_signature_is_paddle_262s(name):
     """Fluid's parameters, order and defaults; ``impl=`` may follow as an extra keyword."""
     ours = inspect.signature(getattr(paddle_lr, name)).parameters
@@ -39,6 +43,20 @@ def test_signature_is_paddle_262s(name):
     shown = [(p.name, p.default, p.kind) for p in ours.values() if p.name != "impl"]
     assert shown == [(p.name, p.default, p.kind) for p in theirs.values()]
     assert set(ours) - set(theirs) <= {"impl"}
+    assert getattr(paddle_lr, name) is REGISTRY[name].build
+
+
+@pytest.mark.parametrize("name", list(PADDLE_DETECTION))
+def test_signature_is_paddle_detections(name):
+    """PaddleDetection's class (as published): its ``__init__`` parameters and defaults, after ``learning_rate``."""
+    tree = ast.parse(PPDET_OPTIMIZER.read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == PADDLE_DETECTION[name])
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    names = [a.arg for a in init.args.args[1:]]
+    defaults = [None] * (len(names) - len(init.args.defaults)) + [ast.literal_eval(d) for d in init.args.defaults]
+    ours = list(inspect.signature(getattr(paddle_lr, name)).parameters.values())
+    assert ours[0].name == "learning_rate"  # PaddleDetection's base_lr, given to __call__
+    assert [(p.name, None if p.default is p.empty else p.default) for p in ours[1:]] == list(zip(names, defaults))
     assert getattr(paddle_lr, name) is REGISTRY[name].build
 
 
@@ -70,6 +88,7 @@ GOOD = {
     "cosine_decay": dict(learning_rate=0.1, step_each_epoch=100, epochs=12),
     "noam_decay": dict(d_model=512, warmup_steps=4000),
     "linear_lr_warmup": dict(learning_rate=0.1, warmup_steps=50, start_lr=0.0, end_lr=0.1),
+    "cosine_decay_with_skip": dict(learning_rate=0.16, total_steps=281250, skip_steps=938),
 }
 
 BAD = [
@@ -105,6 +124,11 @@ BAD = [
     ("linear_lr_warmup", "start_lr", "0", "start_lr: must be a number, got '0'"),
     ("linear_lr_warmup", "end_lr", -0.1, "end_lr: must be >= 0, got -0.1"),
     ("linear_lr_warmup", "impl", None, "impl: must be one of "),
+    ("cosine_decay_with_skip", "total_steps", 0, "total_steps: must be >= 1, got 0"),
+    ("cosine_decay_with_skip", "skip_steps", 281250, "skip_steps: must be <= 281249, got 281250"),
+    ("cosine_decay_with_skip", "skip_steps", -1, "skip_steps: must be >= 0, got -1"),
+    ("cosine_decay_with_skip", "total_steps", 10.5, "total_steps: must be a whole number, got 10.5"),
+    ("cosine_decay_with_skip", "learning_rate", "0.1", "learning_rate: must be a number, got '0.1'"),
 ]
 
 
@@ -462,8 +486,8 @@ def _values(scheduler, n):
 def test_dygraph_traps_as_documented(call, cls, theirs, ours):
     """docs/family.md's trap table, measured: Paddle's dygraph result of each call, and ours."""
     n = len(theirs.split(","))
-    paddle_sched = eval(call, {name: getattr(paddle.optimizer.lr, name) for name in FAMILY})
-    our_sched = eval(call, {name: getattr(paddle_lr, name) for name in FAMILY})
+    paddle_sched = eval(call, {name: getattr(paddle.optimizer.lr, name) for name in FLUID})
+    our_sched = eval(call, {name: getattr(paddle_lr, name) for name in FLUID})
     assert type(paddle_sched).__name__ == cls
     assert isinstance(our_sched, paddle_lr.FluidScheduler)
     assert _values(paddle_sched, n) == theirs

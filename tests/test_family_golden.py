@@ -2,7 +2,10 @@
 
 ``tests/data/family_traces.json`` (see ``/work/shared/golden/README.md``) was
 recorded from ``paddle.optimizer.lr``'s legacy static-graph functions on
-2.6.2. The contract:
+2.6.2; ``cosine_decay_with_skip``, which is PaddleDetection's and not fluid's,
+has its cases in ``tests/data/fluid185/ppdet/family_traces.json``, recorded
+from PaddleDetection's own class on fluid 1.8.5 (``tools/fluid18/record_ppdet.py``).
+The contract:
 
 * the numpy reference: every step of every case, bit for bit, on both versions;
 * the graph: bit for bit on 2.x; on 3.x bit for bit where no schedule of the
@@ -35,6 +38,7 @@ from paddle_lr.schedules import common
 from paddle_lr.schedules.registry import REGISTRY, check_spec, counter_begin, reference_values, spec_of
 
 DATA = pathlib.Path(__file__).parent / "data" / "family_traces.json"
+PPDET = pathlib.Path(__file__).parent / "data" / "fluid185" / "ppdet" / "family_traces.json"
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "family.md"
 IS_331 = paddle.__version__ == "3.3.1"
 FULL_RUN_LIMIT = 2500  # steps; longer cases are sampled unless -m slow
@@ -42,7 +46,7 @@ FULL_RUN_LIMIT = 2500  # steps; longer cases are sampled unless -m slow
 
 def load_family():
     cases = []
-    for case in json.loads(DATA.read_text())["cases"]:
+    for case in json.loads(DATA.read_text())["cases"] + json.loads(PPDET.read_text())["cases"]:
         spec = case["schedule"]
         start = case.get("start_step", counter_begin(spec))
         n = case["steps"]

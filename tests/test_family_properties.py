@@ -55,6 +55,9 @@ STRATEGIES = {
         "exponential_with_warmup_decay", learning_rate=lr, boundaries=st.just(b),
         values=st.lists(st.floats(0.0, 1.0), min_size=len(b) + 1, max_size=len(b) + 1),
         warmup_iter=st.one_of(st.just(0), st.integers(1, 5000)), warmup_factor=st.floats(0.0, 1.0))),
+    "cosine_decay_with_skip": st.integers(1, 2 ** 22).flatmap(lambda total: spec(
+        "cosine_decay_with_skip", learning_rate=lr, total_steps=st.just(total),
+        skip_steps=st.one_of(st.none(), st.integers(0, total - 1)))),
 }
 # The warmup, over a number or over any other schedule (fluid's composition: absolute steps).
 _inner = st.one_of(lr, *(STRATEGIES[name] for name in STRATEGIES if name != "exponential_with_warmup_decay"))
@@ -67,8 +70,8 @@ def edges(spec):
     """Steps where a lowering would go wrong first: boundaries, warmup ends, periods, and their neighbours."""
     args = spec["args"]
     points = list(args.get("boundaries", []))
-    for key in ("warmup_steps", "warmup_iter", "decay_steps", "step_each_epoch"):
-        if key in args:
+    for key in ("warmup_steps", "warmup_iter", "decay_steps", "step_each_epoch", "total_steps", "skip_steps"):
+        if args.get(key) is not None:
             points += [int(args[key]), int(2 * args[key]), int(np.ceil(args[key]))]
     inner = args.get("learning_rate")
     if isinstance(inner, dict):

@@ -27,5 +27,6 @@ from . import (  # noqa: F401  (each registers its schedule)
     cosine,
     noam,
     linear_warmup,
+    cosine_skip,
     warmup_piecewise,
 )
