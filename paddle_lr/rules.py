@@ -47,6 +47,8 @@ __all__ = [
     "exactly_one",
     "required_with",
     "increasing_steps",
+    "first_case_steps",
+    "keyword_args",
     "piecewise_values",
     "float32_products",
     "check_schedule",
@@ -420,6 +422,65 @@ def increasing_steps(name, value, *, high=None, max_count=None):
                 f"({name}[{i}]={steps[i]} <= {name}[{i - 1}]={steps[i - 1]})"
             )
     return steps
+
+
+def first_case_steps(name, value, *, high=None, max_count=None):
+    """Boundaries of a ``Switch`` of ``step < boundary`` cases, in any order, as fluid's graph ran them.
+
+    Fluid's ``piecewise_decay`` built one case per boundary, in order, and the
+    first case that holds wins: a boundary not above every one before it never
+    fires (its value is never taken). Such boundaries warn
+    (:class:`ScheduleWarning`), one line naming them.
+
+    Args:
+        name (str): the key or argument name.
+        value: the value to check (a list of positive whole steps).
+        high (int, optional): the largest allowed step.
+        max_count (int, optional): the most steps allowed.
+
+    Returns:
+        tuple: ``(steps, kept)``: the steps as ints, and the indices of those that can fire
+        (all, when increasing).
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ConfigTypeError(f"{name}: must be a list of steps, got {shown(value)}")
+    if max_count is not None and hasattr(value, "__len__") and len(value) > max_count:
+        raise ConfigError(f"{name}: must hold at most {max_count} steps, got {len(value)}")
+    steps = [integer(f"{name}[{i}]", v, low=1, high=high) for i, v in enumerate(value)]
+    if not steps:
+        raise ConfigError(f"{name}: must hold at least one step, got []")
+    kept = [i for i, step in enumerate(steps) if i == 0 or step > max(steps[:i])]
+    if len(kept) < len(steps):
+        never = [f"[{i}]={steps[i]}" for i in range(len(steps)) if i not in kept]
+        warnings.warn(
+            f"{name}: not increasing, got {shown(steps)}: {', '.join(never)} never "
+            f"{'fires' if len(never) == 1 else 'fire'} (fluid's Switch takes the first case that holds); "
+            f"built as {shown([steps[i] for i in kept])}", ScheduleWarning, stacklevel=2)
+    return steps, kept
+
+
+def keyword_args(name, value, table, owner="it"):
+    """A mapping of keyword arguments, each checked by its rule in ``table``.
+
+    Args:
+        name (str): the key name.
+        value: the value to check (a mapping, or None for none).
+        table (dict): argument name -> ``rule(name, value)``.
+        owner (str): what takes the arguments, for the message.
+
+    Returns:
+        dict: the checked arguments.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigTypeError(f"{name}: must be a mapping of arguments, got {shown(value)}")
+    for key in value:
+        if key not in table:
+            allowed = ", ".join(table) if table else "none"
+            label = f"{name}.{key}" if isinstance(key, str) and key.isidentifier() else f"{name}[{shown(key)}]"
+            raise ConfigError(f"{label}: not an argument of {owner} (it takes: {allowed}), got {shown(value[key])}")
+    return {k: table[k](f"{name}.{k}", v) for k, v in value.items()}
 
 
 def piecewise_values(name, value, boundaries=None, *, high=None):

@@ -186,12 +186,13 @@ def test_shipped_ppdet_config():
         "architecture, use_gpu, log_smooth_window, save_dir, pretrain_weights, metric, weights, num_classes, "
         "FasterRCNN, ResNet, RPNHead, BBoxHead, ..."]
     lr = 0.01
-    values = [lr, lr * 0.1, lr * 0.1 * 0.1]  # base_lr, then lr *= gamma per milestone
+    values = [lr, lr * 0.1, lr * (0.1 / 10)]  # base_lr, then base_lr * gamma / 10**i (PaddleDetection's)
     assert cfg.schedule == {"fn": "linear_lr_warmup", "args": {
         "learning_rate": {"fn": "piecewise_decay", "args": {"boundaries": [120000, 160000], "values": values,
                                                              "impl": "auto"}},
         "warmup_steps": 500.0, "start_lr": lr * 0.3333333333333333, "end_lr": lr, "impl": "switch"}}
     assert (cfg.max_iter, cfg.snapshot_iter, cfg.momentum, cfg.weight_decay) == (180000, 10000, 0.9, 0.0001)
+    assert (cfg.optimizer, cfg.optimizer_args, cfg.clip_grad_by_norm) == ("Momentum", {}, None)
 
 
 def _ppdet(tmp_path, text):
@@ -207,7 +208,9 @@ LR = "LearningRate:\n  base_lr: 0.02\n  schedulers:\n"
 
 @pytest.mark.parametrize("schedulers, expected", [
     ("  - !PiecewiseDecay {gamma: 0.1, milestones: [10, 20]}\n",
-     _spec("piecewise_decay", boundaries=[10, 20], values=[0.02, 0.02 * 0.1, 0.02 * 0.1 * 0.1], impl="auto")),
+     _spec("piecewise_decay", boundaries=[10, 20], values=[0.02, 0.02 * 0.1, 0.02 * (0.1 / 10)], impl="auto")),
+    ("  - !PiecewiseDecay {milestones: [10, 20]}\n",  # PaddleDetection's default gamma is [0.1, 0.1]
+     _spec("piecewise_decay", boundaries=[10, 20], values=[0.02, 0.02 * 0.1, 0.02 * 0.1], impl="auto")),
     ("  - !PiecewiseDecay {gamma: [0.1, 0.01], milestones: [10, 20]}\n",
      _spec("piecewise_decay", boundaries=[10, 20], values=[0.02, 0.02 * 0.1, 0.02 * 0.01], impl="auto")),
     ("  - !PiecewiseDecay {milestones: [10], values: [0.5, 0.25]}\n",
@@ -216,7 +219,15 @@ LR = "LearningRate:\n  base_lr: 0.02\n  schedulers:\n"
      _spec("linear_lr_warmup", learning_rate=_spec("cosine_decay", learning_rate=0.02, step_each_epoch=1,
                                                    epochs=30),
            warmup_steps=5.0, start_lr=0.0, end_lr=0.02, impl="switch")),
-], ids=["gamma", "gamma-list", "values", "cosine-warmup"])
+    ("  - !PolynomialDecay {max_iter: 20, power: 0.9}\n",
+     _spec("polynomial_decay", learning_rate=0.02, decay_steps=20.0, end_learning_rate=0.0001, power=0.9,
+           cycle=False)),
+    ("  - !ExponentialDecay {max_iter: 10, decay_rate: 0.5}\n",
+     _spec("exponential_decay", learning_rate=0.02, decay_steps=10.0, decay_rate=0.5, staircase=False)),
+    ("  - !CosineDecayWithSkip {total_steps: 30, skip_steps: 5}\n",
+     _spec("cosine_decay_with_skip", learning_rate=0.02, total_steps=30, skip_steps=5)),
+], ids=["gamma", "gamma-default", "gamma-list", "values", "cosine-warmup", "polynomial", "exponential",
+        "cosine-skip"])
 def test_ppdet_schedulers(tmp_path, schedulers, expected):
     assert _ppdet(tmp_path, "max_iters: 30\n" + LR + schedulers).schedule == expected
 
@@ -225,25 +236,46 @@ def test_ppdet_schedulers(tmp_path, schedulers, expected):
     (LR + "  - !LinearWarmup {steps: 5}\n", "LearningRate.schedulers[0] !LinearWarmup: warms up the lr of the "
                                             "schedulers before it, and none is"),
     (LR + "  - !StepDecay {gamma: 0.1}\n", "LearningRate.schedulers[0]: must be one of !PiecewiseDecay, "
-                                           "!LinearWarmup, !CosineDecay (the family's schedules PaddleDetection "
-                                           "names), got !StepDecay"),
+                                           "!PolynomialDecay, !ExponentialDecay, !CosineDecay, "
+                                           "!CosineDecayWithSkip, !LinearWarmup (PaddleDetection's schedulers), "
+                                           "got !StepDecay"),
     (LR + "  - {gamma: 0.1}\n", "LearningRate.schedulers[0]: must be one of !PiecewiseDecay"),
-    (LR + "  - !PiecewiseDecay {gamma: 0.1, milestones: [20, 10]}\n",
-     "LearningRate.schedulers[0] !PiecewiseDecay.milestones: must be strictly increasing"),
+    (LR + "  - !PiecewiseDecay {gamma: 0.1, milestones: [0, 10]}\n",
+     "LearningRate.schedulers[0] !PiecewiseDecay.milestones[0]: must be >= 1, got 0"),
+    (LR + "  - !ExponentialDecay {max_iter: 10}\n",
+     "LearningRate.schedulers[0] !ExponentialDecay.decay_rate: required (PaddleDetection's ExponentialDecay has "
+     "no default)"),
+    (LR + "  - !CosineDecayWithSkip {total_steps: 30, skip_steps: 30}\n",
+     "LearningRate.schedulers[0] !CosineDecayWithSkip.skip_steps: must be <= 29, got 30"),
     (LR + "  - !PiecewiseDecay {gama: 0.1}\n", "LearningRate.schedulers[0] !PiecewiseDecay.'gama': unknown key"),
     ("LearningRate: {base_lr: 0, schedulers: [!PiecewiseDecay {}]}\n", "LearningRate.base_lr: must be > 0"),
     ("LearningRate: {base_lr: 0.1, schedulers: []}\n", "LearningRate.schedulers: must be a list of tagged"),
     ("epoch: 12\nLearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n",
      "epoch: PaddleDetection's dygraph configs count in epochs"),
     ("LearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n"
-     "OptimizerBuilder: {optimizer: {type: Adam}}\n",
-     "OptimizerBuilder.optimizer.type: must be one of 'Momentum', got 'Adam'"),
+     "OptimizerBuilder: {optimizer: {type: LambOptimizer}}\n",
+     "OptimizerBuilder.optimizer.type: must be one of 'Momentum', 'MomentumOptimizer', 'SGD', 'SGDOptimizer', "
+     "'RMSPropOptimizer', 'Adam', 'AdamOptimizer', got 'LambOptimizer'"),
+    ("LearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n"
+     "OptimizerBuilder: {optimizer: {type: Momentum}}\n",
+     "OptimizerBuilder.optimizer.momentum: required (fluid's Momentum has no default)"),
+    ("LearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n"
+     "OptimizerBuilder: {optimizer: {type: Adam, beta: 0.9}}\n",
+     "OptimizerBuilder.optimizer.'beta': not an argument of fluid's Adam here, expected one of beta1, beta2, "
+     "epsilon, lazy_mode"),
+    ("LearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n"
+     "OptimizerBuilder: {regularizer: {type: L1, factor: 0.001}}\n",
+     "OptimizerBuilder.regularizer.type: must be one of 'L2', got 'L1'"),
+    ("LearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n"
+     "OptimizerBuilder: {clip_grad_by_norm: -1}\n",
+     "clip_grad_by_norm: must be > 0, got -1.0"),
     ("LearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n"
      "TrainReader: !!python/object/apply:os.system ['true']\n", "not plain YAML data"),
     ("max_iters: 1000000000\nLearningRate: {base_lr: 0.1, schedulers: [!PiecewiseDecay {}]}\n",
      "max_iter: must be <= 100000000, got 1000000000"),
-], ids=["warmup-first", "unknown-tag", "untagged", "milestones-order", "typo", "base-lr", "no-schedulers",
-        "dygraph-epochs", "adam", "python-tag", "max-iters-limit"])
+], ids=["warmup-first", "unknown-tag", "untagged", "milestone-zero", "exponential-required", "skip-past-total",
+        "typo", "base-lr", "no-schedulers", "dygraph-epochs", "lamb", "momentum-required", "adam-arg", "l1",
+        "clip-negative", "python-tag", "max-iters-limit"])
 def test_ppdet_errors_are_one_line(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
         _ppdet(tmp_path, text)
@@ -257,6 +289,15 @@ def test_ppdet_tags_stay_data(tmp_path):
                            "TrainReader: {dataset: !COCODataSet {image_dir: x}, transforms: [!DecodeImage {}]}\n")
     assert (cfg.momentum, cfg.weight_decay) == (0.8, 0.0)
     assert cfg.schedule["args"]["boundaries"] == [60000, 80000]  # PaddleDetection's defaults
+
+
+def test_ppdet_defaults(tmp_path):
+    """No schedulers, no base_lr, no OptimizerBuilder: PaddleDetection's defaults, read from its code."""
+    cfg = _ppdet(tmp_path, "LearningRate: {}\n")
+    assert cfg.schedule == _spec("linear_lr_warmup", learning_rate=_spec(
+        "piecewise_decay", boundaries=[60000, 80000], values=[0.01, 0.01 * 0.1, 0.01 * 0.1], impl="auto"),
+        warmup_steps=500.0, start_lr=0.01 * (1.0 / 3), end_lr=0.01, impl="switch")
+    assert (cfg.optimizer, cfg.momentum, cfg.weight_decay, cfg.clip_grad_by_norm) == ("Momentum", 0.9, 0.0001, None)
 
 
 def test_tags_outside_ppdet_are_rejected(tmp_path):

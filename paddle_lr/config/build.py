@@ -7,7 +7,8 @@ import numpy as np
 import paddle
 
 from .. import rules
-from ..optimizer import L2Decay, Momentum
+from .. import optimizer as optimizers
+from ..optimizer import L2Decay
 from .keys import SCHEDULE_ARGS
 from ..schedules import registry
 from ..schedules.lowerings import IMPLS
@@ -262,7 +263,13 @@ def build_lr(config):
 
 
 def build_optimizer(config, lr, parameters=None):
-    """``Momentum(lr, cfg.momentum, regularization=L2Decay(cfg.weight_decay))``.
+    """The cfg's optimizer over ``lr``: ``cfg.optimizer`` with its arguments, weight decay and clipping.
+
+    ``Momentum(lr, cfg.momentum, regularization=L2Decay(cfg.weight_decay))`` by
+    default; ``SGD``, ``RMSProp`` and ``Adam`` take ``weight_decay=L2Decay(...)``
+    (none when it is 0), ``AdamW`` its decoupled ``weight_decay`` coefficient;
+    ``cfg.optimizer_args`` go to the optimizer as keywords, and
+    ``cfg.clip_grad_by_norm`` becomes ``grad_clip=paddle.nn.ClipGradByGlobalNorm(...)``.
 
     Args:
         config (AttrDict): a validated cfg.
@@ -270,11 +277,16 @@ def build_optimizer(config, lr, parameters=None):
         parameters (list, optional): the parameters (required in dygraph mode).
 
     Returns:
-        paddle_lr.Momentum: the optimizer.
+        The paddle_lr optimizer (:mod:`paddle_lr.optimizer`).
     """
-    return Momentum(
-        learning_rate=lr,
-        momentum=config.momentum,
-        parameters=parameters,
-        regularization=L2Decay(regularization_coeff=config.weight_decay),
-    )
+    clip = config.clip_grad_by_norm
+    kwargs = dict(config.optimizer_args, parameters=parameters,
+                  grad_clip=None if clip is None else paddle.nn.ClipGradByGlobalNorm(clip_norm=clip))
+    name = config.optimizer
+    if name == "Momentum":
+        return optimizers.Momentum(learning_rate=lr, momentum=config.momentum,
+                                   regularization=L2Decay(regularization_coeff=config.weight_decay), **kwargs)
+    if name == "AdamW":
+        return optimizers.AdamW(learning_rate=lr, weight_decay=config.weight_decay, **kwargs)
+    decay = L2Decay(regularization_coeff=config.weight_decay) if config.weight_decay else None
+    return getattr(optimizers, name)(learning_rate=lr, weight_decay=decay, **kwargs)

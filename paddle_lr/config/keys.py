@@ -10,7 +10,7 @@ import functools
 from .. import rules
 from ..schedules.lowerings import IMPLS
 
-__all__ = ["AttrDict", "KEYS", "cfg", "SCHEDULE_ARGS", "ARG_KEYS", "schedule_spec_rule"]
+__all__ = ["AttrDict", "KEYS", "cfg", "SCHEDULE_ARGS", "ARG_KEYS", "OPTIMIZER_ARGS", "schedule_spec_rule"]
 
 
 class AttrDict(dict):
@@ -105,6 +105,21 @@ def schedule_spec_rule(key, value):
     return spec
 
 
+# The optimizers (paddle_lr's, by name) and the arguments ``optimizer_args`` may give each, with
+# their rules; the lr, ``momentum`` (Momentum's), ``weight_decay`` and ``clip_grad_by_norm`` are keys.
+_unit = functools.partial(_real, low=0.0, high=1.0, high_open=True)
+_epsilon = functools.partial(_real, low=0.0, low_open=True, high=1.0)
+_ADAM_ARGS = {"beta1": _unit, "beta2": _unit, "epsilon": _epsilon, "lazy_mode": rules.boolean}
+OPTIMIZER_ARGS = {
+    "Momentum": {"use_nesterov": rules.boolean},
+    "SGD": {},
+    "RMSProp": {"rho": _unit, "epsilon": _epsilon, "momentum": _unit, "centered": rules.boolean},
+    "Adam": _ADAM_ARGS,
+    "AdamW": _ADAM_ARGS,
+}
+"""optimizer name -> {argument: rule} of what ``optimizer_args`` may hold for it (Paddle's names and defaults)."""
+_ANY_OPTIMIZER_ARG = {k: v for table in OPTIMIZER_ARGS.values() for k, v in table.items()}
+
 _ITERS = rules.MAX_ITERATIONS  # 10**8 iterations: max_iter, lr_steps entries, warm_up_iter, snapshot_iter
 _F32 = rules.FLOAT32_MAX  # reals the graph holds stay finite in float32 (also checked for each derived lr)
 
@@ -138,8 +153,17 @@ KEYS = {
                  "a family schedule {fn: NAME, args: {...}} (args.learning_rate may be a spec); "
                  "null: the R-CNN schedule of the keys above"),
     # -- optimizer --
-    "momentum": (0.9, functools.partial(_real, low=0.0, high=1.0, high_open=True), "momentum factor"),
-    "weight_decay": (1e-4, functools.partial(_real, low=0.0, high=_F32), "L2 decay coefficient"),
+    "optimizer": ("Momentum", lambda k, v: rules.choice(k, v, tuple(OPTIMIZER_ARGS)),
+                  "the optimizer, paddle_lr's (Momentum, SGD, RMSProp, Adam, AdamW), taking the lr tensor"),
+    "momentum": (0.9, _unit, "Momentum's momentum factor"),
+    # Which arguments each optimizer takes is checked in validate() (OPTIMIZER_ARGS).
+    "optimizer_args": ({}, lambda k, v: rules.keyword_args(k, v, _ANY_OPTIMIZER_ARG, "any optimizer"),
+                       "the optimizer's other arguments (Momentum: use_nesterov; RMSProp: rho, epsilon, "
+                       "momentum, centered; Adam, AdamW: beta1, beta2, epsilon, lazy_mode); Paddle's defaults"),
+    "weight_decay": (1e-4, functools.partial(_real, low=0.0, high=_F32),
+                     "L2 decay coefficient (AdamW: its decoupled weight decay)"),
+    "clip_grad_by_norm": (None, _optional(functools.partial(_real, low=0.0, low_open=True, high=_F32)),
+                          "clip the gradients to this global norm (ClipGradByGlobalNorm; null: no clipping)"),
     # -- batch and its scaling --
     # Batch sizes and devices: at most rules.MAX_BATCH (4096) each.
     "im_per_batch": (1, functools.partial(_int, low=1, high=rules.MAX_BATCH), "images per device per iteration"),

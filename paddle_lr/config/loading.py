@@ -13,7 +13,7 @@ import yaml
 from .. import rules
 from . import ppdet
 from ..schedules.lowerings import SWITCH_MAX_CASES
-from .keys import ARG_KEYS, KEYS, AttrDict, cfg
+from .keys import ARG_KEYS, KEYS, OPTIMIZER_ARGS, AttrDict, cfg
 
 __all__ = ["load_config", "validate"]
 
@@ -150,7 +150,7 @@ def load_config(path=None, overrides=()):
         ConfigError: one line naming the file or key, the rule and the value.
     """
     out = AttrDict(copy.deepcopy(dict(cfg)))
-    skipped = []
+    skipped, noted = [], []
     if path is not None:
         # a path, not an int: open(2) would read (and then close) the process's stderr
         rules.instance("config", path, (str, os.PathLike), "a file path (str or os.PathLike)")
@@ -160,7 +160,9 @@ def load_config(path=None, overrides=()):
         if not isinstance(data, dict):
             raise rules.ConfigError(f"{path}: must hold a mapping of keys, got {type(data).__name__}")
         if ppdet.is_ppdet(data):
-            data, skipped = ppdet.convert(data, str(path))
+            with warnings.catch_warnings(record=True) as noted:  # shown once the cfg is valid
+                warnings.simplefilter("always")
+                data, skipped = ppdet.convert(data, str(path))
         for key, value in data.items():
             _check_known(key, str(path))
             out[key] = value
@@ -172,7 +174,9 @@ def load_config(path=None, overrides=()):
         _check_known(key, "overrides")
         out[key] = _parse_yaml(text, f"override {key}") if text.strip() else None
     out = validate(out)
-    ppdet.warn_skipped(str(path), skipped)  # once valid: a bad config gets one error line only
+    for note in noted:  # once valid: a bad config gets one error line only
+        warnings.warn(f"{path}: {note.message}", note.category, stacklevel=2)
+    ppdet.warn_skipped(str(path), skipped)
     return out
 
 
@@ -195,6 +199,7 @@ def validate(config):
         out[key] = rule(key, config[key])
     for key in config:
         _check_known(key, "config")
+    rules.keyword_args("optimizer_args", out.optimizer_args, OPTIMIZER_ARGS[out.optimizer], out.optimizer)
     if out.schedule is not None:
         # A family schedule replaces the R-CNN one: its keys are unused, and batch scaling
         # (which rewrites them) does not reach into a spec.

@@ -1,0 +1,206 @@
+"""PaddleDetection's static configs, all of them, against PaddleDetection's own lr on fluid 1.8.5.
+
+``tests/data/ppdet_static/`` holds every config of PaddleDetection's last
+``static/`` tree with a ``LearningRate`` section, as published (its README
+names the commit); ``tests/data/ppdet_cases/`` a few written here for the
+tags and defaults no published config uses. ``tests/data/fluid185/ppdet/``
+is what PaddleDetection's own ``optimizer.py`` built from each on fluid 1.8.5
+(``tools/fluid18/record_ppdet.py``): the optimizer, and the lr at sampled
+steps (warmup, every milestone and its neighbours, the decay horizon, the end).
+
+Each config here loads with :func:`paddle_lr.config.load_config`, builds the
+optimizer ppdet built, and its lr graph gives the recorded lr: bit for bit on
+2.x; on 3.x bit for bit where no ``exp``/``cos``/``pow`` is called, and within
+``ABSOLUTE_ULP`` ulp of the base lr where one is (3.x's kernels round
+differently; docs/family.md). The default run checks the lr of ``SAMPLE`` and
+the written cases; ``-m slow`` every config.
+"""
+import ast
+import pathlib
+import warnings
+
+import numpy as np
+import paddle
+import pytest
+
+import fluid185kit
+from conftest import StaticRunner
+from familykit import kernels_of, mismatch
+from paddle_lr import ScheduleWarning, config
+from paddle_lr.config import ppdet
+from paddle_lr.schedules.registry import counter_begin
+
+DATA = pathlib.Path(__file__).parent / "data"
+STATIC = DATA / "ppdet_static"
+CASES = DATA / "ppdet_cases"
+IS_2X = paddle.__version__.startswith("2.")
+ABSOLUTE_ULP = 1
+"""On 3.x, where the schedule calls exp/cos/pow: the most ulps of the base lr the lr may be off."""
+
+# One config of each kind the tree has (the default run); -m slow runs them all.
+SAMPLE = {
+    "static/configs/faster_rcnn_r50_1x.yml",  # piecewise + warmup, Momentum, a _READER_
+    "static/configs/efficientdet_d0.yml",  # !CosineDecayWithSkip, no _READER_
+    "static/configs/ssd/ssdlite_ghostnet.yml",  # !CosineDecay, RMSPropOptimizer
+    "static/slim/nas/blazeface.yml",  # RMSPropOptimizer outside configs/
+    "static/configs/anchor_free/cornernet_squeeze_hg104.yml",  # Adam, no regularizer
+    "static/configs/yolov4/yolov4_cspdarknet_coco.yml",  # clip_grad_by_norm
+    "static/configs/ssd/ssd_mobilenet_v1_voc.yml",  # values, base_lr omitted
+    "static/configs/ppyolo/ppyolo_roadsign_kunlun.yml",  # milestones [800, 110]
+    "static/contrib/VehicleDetection/vehicle_yolov3_darknet.yml",  # _READER_ ../../configs/
+}
+# fluid's optimizer classes (what ppdet's getattr(fluid.optimizer, type) gave) -> paddle_lr's.
+FLUID_OPTIMIZERS = {"MomentumOptimizer": "Momentum", "SGDOptimizer": "SGD", "RMSPropOptimizer": "RMSProp",
+                    "AdamOptimizer": "Adam"}
+
+
+def _records(name):
+    return fluid185kit.load("ppdet", name)["configs"]
+
+
+PUBLISHED = _records("configs.json")
+WRITTEN = _records("cases.json")
+ALL = [(STATIC, rel, rec) for rel, rec in sorted(PUBLISHED.items())] + \
+      [(CASES, rel, rec) for rel, rec in sorted(WRITTEN.items())]
+
+
+def params(sample_only=False):
+    rows = []
+    for root, rel, rec in ALL:
+        slow = sample_only and root is STATIC and rel not in SAMPLE
+        rows.append(pytest.param(root / rel, rec, id=f"{root.name}/{rel}", marks=[pytest.mark.slow] if slow else []))
+    return rows
+
+
+def load(path):
+    """The cfg, and the warnings other than the skipped-sections line."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        cfg = config.load_config(path)
+    return cfg, [str(w.message) for w in seen if w.category is not ppdet.ConfigWarning]
+
+
+def test_every_published_config_is_recorded():
+    """The fixture's configs are the recording's, and PaddleDetection's own code built every one."""
+    found = sorted(str(p.relative_to(STATIC)) for p in STATIC.rglob("*.yml")
+                   if any(line.startswith("LearningRate:") for line in p.read_text().splitlines()))
+    assert found == sorted(PUBLISHED)
+    assert len(found) == 158
+    refused = {rel: rec["error"] for rel, rec in PUBLISHED.items() if "error" in rec}
+    assert refused == {}
+
+
+def test_defaults_are_paddle_detections():
+    """:data:`ppdet.DEFAULTS` is the published optimizer.py's ``__init__`` defaults, class by class."""
+    tree = ast.parse((STATIC / "static" / "ppdet" / "optimizer.py").read_text())
+    published = {}
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+        names = [a.arg for a in init.args.args[1:]]
+        defaults = [_default(d) for d in init.args.defaults]
+        published[cls.name] = dict(zip(names, [ppdet._REQUIRED] * (len(names) - len(defaults)) + defaults))
+    assert ppdet.DEFAULTS == published
+    assert set(ppdet.SCHEDULERS) == set(published) - {"LearningRate", "OptimizerBuilder"}
+
+
+def _default(node):
+    """A published default: a literal, ``1. / 3``, or ``[PiecewiseDecay(), LinearWarmup()]`` (tags with no arguments)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return _default(node.left) / _default(node.right)
+    if isinstance(node, ast.List) and all(isinstance(e, ast.Call) and not e.args for e in node.elts) and node.elts:
+        return [ppdet.Tagged(e.func.id, None) for e in node.elts]
+    return ast.literal_eval(node)
+
+
+@pytest.mark.parametrize("path, rec", params())
+def test_loads_with_paddle_detections_optimizer(path, rec):
+    """Every config loads, and the cfg's optimizer is the one PaddleDetection's OptimizerBuilder built."""
+    cfg, _ = load(path)
+    expected = rec["optimizer"]
+    assert cfg.optimizer == FLUID_OPTIMIZERS[expected["type"]]
+    assert cfg.max_iter == (rec["max_iters"] if rec["max_iters"] is not None else config.cfg.max_iter)
+    paddle.enable_static()
+    try:
+        main, startup = paddle.static.Program(), paddle.static.Program()
+        with paddle.utils.unique_name.guard(), paddle.static.program_guard(main, startup):
+            lr = config.build_static_lr(cfg)
+            paddle.static.nn.fc(paddle.static.data("x", [None, 2], "float32"), 1)
+            opt = config.build_optimizer(cfg, lr)
+    finally:
+        paddle.disable_static()
+    got = {name: getattr(opt, "_" + name) for name in expected["settings"]}
+    assert got == pytest.approx(expected["settings"]), path
+    if cfg.optimizer == "Momentum":  # fused into the momentum op
+        coeff = opt._regularization_coeff
+    else:
+        coeff = opt.regularization._coeff if opt.regularization is not None else 0.0
+    assert coeff == (expected["regularizer"]["coeff"] if expected["regularizer"] else 0.0)
+    clip = expected["grad_clip"]
+    if clip is None:
+        assert opt._grad_clip is None
+    else:
+        assert isinstance(opt._grad_clip, paddle.nn.ClipGradByGlobalNorm)
+        assert opt._grad_clip.clip_norm == clip["clip_norm"]
+
+
+@pytest.mark.parametrize("path, rec", params(sample_only=True))
+def test_lr_is_paddle_detections(path, rec):
+    """The lr graph at the recorded steps: fluid 1.8.5's bits (3.x: the absolute contract where exp/cos/pow are)."""
+    cfg, _ = load(path)
+    steps = np.asarray(rec["steps"])
+    expected = fluid185kit.decode_bits(rec["lr"])
+    begin = counter_begin(cfg.schedule)
+    paddle.enable_static()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScheduleWarning)
+            r = StaticRunner(lambda: config.build_static_lr(cfg))
+        got, previous = [], None
+        for step in steps + begin:
+            if previous is None or step != previous + 1:
+                r.jump_to(int(step))
+            got.append(r.run([r.outputs])[0][0])
+            previous = step
+    finally:
+        paddle.disable_static()
+    got = np.asarray(got, dtype=np.float32)
+    if IS_2X or not kernels_of(cfg.schedule):
+        error = mismatch(f"{path.name} lr", steps, got, expected)
+    else:
+        peak = np.float32(max(_lrs(cfg.schedule)))
+        off = np.abs(got.astype(np.float64) - expected.view(np.float32).astype(np.float64))
+        bound = ABSOLUTE_ULP * float(np.spacing(peak))
+        bad = np.flatnonzero(off > bound)
+        error = None if bad.size == 0 else (
+            f"{path.name} lr: {bad.size} of {len(steps)} steps off by more than {ABSOLUTE_ULP} ulp of {peak!r}; "
+            f"first at step {int(steps[bad[0]])}: got {got[bad[0]]!r}, expected "
+            f"{expected[bad[0]:bad[0] + 1].view(np.float32)[0]!r}")
+    assert error is None, error
+
+
+def _lrs(spec):
+    """The lrs a spec names (its base lr and values, inner specs too): its peak is the max."""
+    args = spec["args"]
+    found = [v for k in ("learning_rate", "start_lr", "end_lr") if isinstance(v := args.get(k), float)]
+    found += list(args.get("values", []))
+    if isinstance(args.get("learning_rate"), dict):
+        found += _lrs(args["learning_rate"])
+    return found
+
+
+def test_milestones_out_of_order_warn_once_and_run_as_fluid():
+    """[800, 110]: fluid's Switch never takes the second case; one warning line names it."""
+    path = STATIC / "static/configs/ppyolo/ppyolo_roadsign_kunlun.yml"
+    cfg, seen = load(path)
+    assert seen == [f"{path}: LearningRate.schedulers[0] !PiecewiseDecay.milestones: not increasing, got "
+                    "[800, 110]: [1]=110 never fires (fluid's Switch takes the first case that holds); "
+                    "built as [800]"]
+    inner = cfg.schedule["args"]["learning_rate"]["args"]
+    assert inner["boundaries"] == [800]
+    assert inner["values"] == [0.0001, 0.0001 * (0.1 / 10)]  # base_lr, then the last value, base_lr * gamma / 10
+
+
+def test_only_that_config_warns():
+    """The other published configs load without a schedule warning."""
+    warned = [rel for rel in PUBLISHED if load(STATIC / rel)[1]]
+    assert warned == ["static/configs/ppyolo/ppyolo_roadsign_kunlun.yml"]
