@@ -37,7 +37,6 @@ the next run reads ``s``; every lr graph here is a function of the counter.
 """
 import argparse
 import glob
-import json
 import os
 import sys
 import traceback
@@ -46,20 +45,20 @@ import types
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-STATIC = os.path.join(ROOT, "tests", "data", "ppdet_static")
-CASES = os.path.join(ROOT, "tests", "data", "ppdet_cases")
 TOPIC = "ppdet"
-COUNTER = "@LR_DECAY_COUNTER@"
 EVEN = 64  # evenly spaced steps over the whole schedule
 RAMP = 24  # evenly spaced steps over a warmup or a decay horizon
 
 sys.path.insert(0, HERE)
+import fluid18common  # noqa: E402  (first: it pins MKL's code path before Paddle loads)
 import fluid18io  # noqa: E402
 
 import paddle  # noqa: E402
 import paddle.fluid as fluid  # noqa: E402
 import yaml  # noqa: E402
+
+STATIC = os.path.join(fluid18common.DATA, "ppdet_static")
+CASES = os.path.join(fluid18common.DATA, "ppdet_cases")
 
 
 def import_ppdet():
@@ -189,7 +188,7 @@ def record_one(workspace, path):
         previous = -1
         for step in steps:
             if step != previous + 1:
-                scope.find_var(COUNTER).get_tensor().set(np.array([step - 1], dtype=np.int64), place)
+                scope.find_var(fluid18common.COUNTER).get_tensor().set(np.array([step - 1], dtype=np.int64), place)
             out, = exe.run(main, feed={"x": np.zeros([1, 2], "float32")}, fetch_list=[lr],
                            use_program_cache=True)
             values.append(np.asarray(out, dtype=np.float32).reshape(-1)[0])
@@ -236,9 +235,7 @@ def main(argv=None):
                         help="record only these configs (paths under tests/data/ppdet_static/)")
     args = parser.parse_args(argv)
     workspace, optimizer = import_ppdet()
-    out = os.path.join(args.out, TOPIC)
-    if not os.path.isdir(out):
-        os.makedirs(out)
+    out = fluid18common.make_folder(args.out, TOPIC)
     for name, root in (("configs.json", STATIC), ("cases.json", CASES)):
         records = {}
         for path in configs_with_lr(root):
@@ -246,8 +243,8 @@ def main(argv=None):
             if args.only is not None and rel not in args.only:
                 continue
             records[rel] = record_one(workspace, path)
-        fluid18io.write_json(os.path.join(out, name), {"configs": records})
-    fluid18io.write_json(os.path.join(out, "family_traces.json"), family_traces(optimizer))
+        fluid18io.write_json(os.path.join(out, name), dict(fluid18common.header(), configs=records))
+    fluid18io.write_json(os.path.join(out, "family_traces.json"), dict(fluid18common.header(), **family_traces(optimizer)))
     return 0
 
 
