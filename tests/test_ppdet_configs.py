@@ -16,6 +16,7 @@ differently; docs/family.md). The default run checks the lr of ``SAMPLE`` and
 the written cases; ``-m slow`` every config.
 """
 import ast
+import json
 import pathlib
 import warnings
 
@@ -24,6 +25,7 @@ import paddle
 import pytest
 
 import fluid185kit
+import trainkit
 from conftest import StaticRunner
 from familykit import kernels_of, mismatch
 from paddle_lr import ScheduleWarning, config
@@ -204,3 +206,58 @@ def test_only_that_config_warns():
     """The other published configs load without a schedule warning."""
     warned = [rel for rel in PUBLISHED if load(STATIC / rel)[1]]
     assert warned == ["static/configs/ppyolo/ppyolo_roadsign_kunlun.yml"]
+
+
+# -- the tools take any of them: a sample of each kind ------------------------------------------
+
+TOOL_SAMPLE = [
+    "static/configs/efficientdet_d0.yml",  # !CosineDecayWithSkip
+    "static/configs/anchor_free/cornernet_squeeze_hg104.yml",  # Adam
+    "static/configs/yolov4/yolov4_cspdarknet_coco.yml",  # clip_grad_by_norm
+    "static/slim/nas/blazeface.yml",  # RMSPropOptimizer
+    "static/configs/ppyolo/ppyolo_roadsign_kunlun.yml",  # milestones [800, 110]
+]
+
+
+def _quiet(fn, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ppdet.ConfigWarning)
+        warnings.simplefilter("ignore", ScheduleWarning)
+        return fn(*args)
+
+
+@pytest.mark.parametrize("rel", TOOL_SAMPLE)
+def test_show_lr_plot_lr_warmup_calc(rel, capsys):
+    from paddle_lr.tools import plot_lr, show_lr, warmup_calc
+
+    path = str(STATIC / rel)
+    cfg, _ = load(path)
+    assert _quiet(show_lr.main, ["-c", path, "--steps", "1200"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("1200 steps"), out[-1]
+    assert _quiet(plot_lr.main, ["-c", path, "--table"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(f"{pathlib.Path(rel).stem}: {cfg.max_iter} iterations")
+    # The same dataset and batch as the recipe's (the cfg's, 1 image): the same iterations back.
+    assert _quiet(warmup_calc.main, ["-c", path, "--images", "1000", "--ref-images", "1000", "--batch", "1",
+                                     "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["max_iter"], plan["warm_up_iter"]) == (cfg.max_iter, config.warmup_iters(cfg))
+    assert plan.get("lr_steps", []) == [b for b, _ in config.boundary_marks(cfg)]
+
+
+@pytest.mark.parametrize("rel, flags", [
+    ("static/configs/anchor_free/cornernet_squeeze_hg104.yml", []),
+    ("static/configs/yolov4/yolov4_cspdarknet_coco.yml", []),
+    ("static/slim/nas/blazeface.yml", ["--dygraph"]),
+], ids=["adam", "clip", "rmsprop-dygraph"])
+def test_train_takes_them(rel, flags, tmp_path):
+    """tools/train.py trains a few iterations with the config's optimizer; the logged lr is its reference."""
+    from paddle_lr.tools import train
+
+    extra = ["generate_shapes=true", "shapes_train_images=12", "shapes_val_images=3", "image_size=32",
+             "im_per_batch=2", "max_iter=6", "snapshot_iter=3", f"dataset_dir={tmp_path / 'data'}"]
+    path = str(STATIC / rel)
+    assert _quiet(train.main, ["-c", path, "-o", *extra, "--output", str(tmp_path / "out"), *flags]) == 0
+    cfg = _quiet(config.load_config, path, extra)
+    logged = [json.loads(line)["lr"] for line in trainkit.read_lines(tmp_path / "out" / "train_log.jsonl")]
+    assert logged == [float(v) for v in config.reference_lr(cfg, np.arange(6))]
