@@ -36,8 +36,9 @@ DATA = pathlib.Path(__file__).parent / "data"
 STATIC = DATA / "ppdet_static"
 CASES = DATA / "ppdet_cases"
 IS_2X = paddle.__version__.startswith("2.")
-ABSOLUTE_ULP = 1
-"""On 3.x, where the schedule calls exp/cos/pow: the most ulps of the base lr the lr may be off."""
+ABSOLUTE_ULP = 2
+"""On 3.x, where the schedule calls exp/cos/pow: the most ulps of the base lr the lr may be off (the
+project's 3.x cosine contract, docs/family.md; at these sampled steps 3.3.1 measured at most 1)."""
 
 # One config of each kind the tree has (the default run); -m slow runs them all.
 SAMPLE = {
