@@ -262,3 +262,38 @@ def test_train_takes_them(rel, flags, tmp_path):
     cfg = _quiet(config.load_config, path, extra)
     logged = [json.loads(line)["lr"] for line in trainkit.read_lines(tmp_path / "out" / "train_log.jsonl")]
     assert logged == [float(v) for v in config.reference_lr(cfg, np.arange(6))]
+
+
+@pytest.mark.parametrize("clip", [None, "its own"], ids=["no-clip", "clip"])
+def test_clip_grad_by_norm_clips(clip, static_mode):
+    """A published config's clip_grad_by_norm (yolov4: 10.0) clips the update by the global norm, on either IR.
+
+    The optimizer, decay and schedule are overridden to plain SGD at lr 0.1 so the update of two
+    steps is ``-0.2 * g * min(1, clip / |g|)``, with ``g`` the known gradient of ``sum(fc(x))``
+    (global norm about 68).
+    """
+    overrides = ["optimizer=SGD", "weight_decay=0",
+                 "schedule={fn: piecewise_decay, args: {boundaries: [100], values: [0.1, 0.01]}}"]
+    if clip is None:
+        overrides.append("clip_grad_by_norm=null")
+    cfg = _quiet(config.load_config, str(STATIC / "static/configs/yolov4/yolov4_cspdarknet_coco.yml"), overrides)
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) * 2
+
+    def body():
+        lr = config.build_static_lr(cfg)
+        out = paddle.static.nn.fc(paddle.static.data("x", [4, 3], "float32"), 1)
+        config.build_optimizer(cfg, lr).minimize(paddle.sum(out))
+        return sorted(p.name for p in paddle.static.default_main_program().global_block().all_parameters()
+                      if p.name.startswith("fc"))
+
+    r = StaticRunner(body)
+    b_name, w_name = r.outputs  # fc_0.b_0, fc_0.w_0
+    before = r.tensor(w_name), r.tensor(b_name)
+    for _ in range(2):
+        r.run([], feed={"x": x})
+    g_w, g_b = x.astype(np.float64).sum(axis=0).reshape(3, 1), np.full([1], 4.0)
+    norm = float(np.sqrt((g_w ** 2).sum() + (g_b ** 2).sum()))
+    scale = 1.0 if clip is None else min(1.0, cfg.clip_grad_by_norm / norm)
+    assert cfg.clip_grad_by_norm == (None if clip is None else 10.0) and norm > 10.0
+    np.testing.assert_allclose(r.tensor(w_name) - before[0], -0.2 * scale * g_w, rtol=1e-5)
+    np.testing.assert_allclose(r.tensor(b_name) - before[1], -0.2 * scale * g_b, rtol=1e-5)
