@@ -56,8 +56,9 @@ def epochs_of(iters, images, batch):
         float: ``iters * batch / images``.
     """
     iters = rules.real("iters", iters, low=0.0)
-    images = rules.integer("images", images, low=1)
-    batch = rules.integer("batch", batch, low=1)
+    # the config's limits (rules.MAX_*), on what is given and on what is computed
+    images = rules.integer("images", images, low=1, high=rules.MAX_IMAGES)
+    batch = rules.integer("batch", batch, low=1, high=rules.MAX_BATCH)
     return float(Fraction(iters) * batch / images)
 
 
@@ -86,34 +87,40 @@ def plan_schedule(images, batch, *, ref_images=None, ref_batch=None, ref_warmup_
         ``lr_steps`` (list[int]) and ``lr_steps_epochs`` (list[float]); with
         ``max_iter``, also ``max_iter`` (int) and ``max_iter_epochs`` (float).
     """
-    images = rules.integer("images", images, low=1)
-    batch = rules.integer("batch", batch, low=1)
+    # the config's limits (rules.MAX_*), on what is given and on what is computed
+    images = rules.integer("images", images, low=1, high=rules.MAX_IMAGES)
+    batch = rules.integer("batch", batch, low=1, high=rules.MAX_BATCH)
     source = rules.exactly_one({"ref_warmup_iter": ref_warmup_iter, "warmup_epochs": warmup_epochs})
     # The first argument given that is in reference iterations (or is half of the reference).
     by = next((name for name, value in (
         ("ref_warmup_iter", ref_warmup_iter), ("lr_steps", lr_steps), ("max_iter", max_iter),
         ("ref_images", ref_images), ("ref_batch", ref_batch)) if value is not None), None)
     if by is not None:
-        ref_images = rules.integer("ref_images", rules.required_with("ref_images", ref_images, by), low=1)
-        ref_batch = rules.integer("ref_batch", rules.required_with("ref_batch", ref_batch, by), low=1)
+        ref_images = rules.integer("ref_images", rules.required_with("ref_images", ref_images, by), low=1,
+                                   high=rules.MAX_IMAGES)
+        ref_batch = rules.integer("ref_batch", rules.required_with("ref_batch", ref_batch, by), low=1,
+                                  high=rules.MAX_BATCH)
         epochs_per_ref_iter = Fraction(ref_batch, ref_images)
     iters_per_epoch = Fraction(images, batch)
 
     if source == "ref_warmup_iter":
-        epochs = Fraction(rules.real("ref_warmup_iter", ref_warmup_iter, low=0.0)) * epochs_per_ref_iter
+        epochs = Fraction(rules.real("ref_warmup_iter", ref_warmup_iter, low=0.0,
+                                     high=rules.MAX_ITERATIONS)) * epochs_per_ref_iter
     else:
-        epochs = Fraction(rules.real("warmup_epochs", warmup_epochs, low=0.0))
-    plan = dict(images=images, batch=batch, warm_up_iter=_nearest(epochs * iters_per_epoch),
-                warmup_epochs=float(epochs))
+        epochs = Fraction(rules.real("warmup_epochs", warmup_epochs, low=0.0, high=rules.MAX_ITERATIONS))
+    warm_up_iter = rules.integer("warm_up_iter (converted)", _nearest(epochs * iters_per_epoch),
+                                 high=rules.MAX_ITERATIONS)
+    plan = dict(images=images, batch=batch, warm_up_iter=warm_up_iter, warmup_epochs=float(epochs))
     if lr_steps is not None:
         step_epochs = [s * epochs_per_ref_iter for s in rules.increasing_steps("lr_steps", lr_steps)]
         plan["lr_steps"] = rules.increasing_steps(
-            "lr_steps (converted)", [_nearest(e * iters_per_epoch) for e in step_epochs]
+            "lr_steps (converted)", [_nearest(e * iters_per_epoch) for e in step_epochs], high=rules.MAX_ITERATIONS
         )
         plan["lr_steps_epochs"] = [float(e) for e in step_epochs]
     if max_iter is not None:
         epochs = rules.integer("max_iter", max_iter, low=1) * epochs_per_ref_iter
-        plan["max_iter"] = rules.integer("max_iter (converted)", _nearest(epochs * iters_per_epoch), low=1)
+        plan["max_iter"] = rules.integer("max_iter (converted)", _nearest(epochs * iters_per_epoch), low=1,
+                                         high=rules.MAX_ITERATIONS)
         plan["max_iter_epochs"] = float(epochs)
     return plan
 

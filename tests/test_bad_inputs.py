@@ -129,6 +129,14 @@ CASES = [
     # -- warmup_calc --
     _case("warmup_calc", "the following arguments are required: --batch",
           args=["--images", "10", "--warmup-epochs", "1"], id="calc-no-batch"),
+    # the config's limits, on what is given and on what is computed
+    _case("warmup_calc", "error: warm_up_iter (converted): must be <= 100000000, got 409600000000000000000",
+          args=["--images", "1000000000", "--batch", "1", "--ref-images", "1", "--ref-batch", "4096",
+                "--ref-warmup-iter", "100000000"], id="calc-warmup-beyond-the-limit"),
+    _case("warmup_calc", "error: warmup_epochs: must be <= 1e+08, got 1e+300",
+          args=["--images", "10", "--batch", "1", "--warmup-epochs", "1e300"], id="calc-warmup-epochs-1e300"),
+    _case("warmup_calc", "error: batch: must be <= 4096, got 100000",
+          args=["--images", "10", "--batch", "100000", "--warmup-epochs", "1"], id="calc-batch-beyond-the-limit"),
     _case("warmup_calc", "one of the arguments --ref-warmup-iter --warmup-epochs is required",
           args=["--images", "10", "--batch", "2"], id="calc-no-warmup"),
     _case("warmup_calc", "argument --warmup-epochs: not allowed with argument --ref-warmup-iter",
