@@ -31,6 +31,15 @@ branch-free schedules' tables are not taken from the checkpoint: they are
 rewritten from the program's own schedule (:func:`paddle_lr.reload_tables`),
 as the switch lowering computes its lr from the program's schedule too.
 
+Both are derived from the schedule and the step counter, so a checkpoint of
+the other lowering loads: a program's Switch writes its lr variable at every
+run before anything reads it, so a checkpoint need not hold it, and a switch
+checkpoint's lr variable (``learning_rate``, ``learning_rate_warmup``, with or
+without a ``_N`` suffix) is skipped in a program whose branch-free tables
+stand in its place. This is what resumes a snapshot made under the former
+default (``impl="auto"`` was the Switch up to 100 boundaries) in a program
+built with today's (the lookup).
+
 :func:`save_checkpoint` is ``paddle.static.save`` under a scope; any
 ``paddle.static.save`` checkpoint loads the same way.
 """
@@ -83,6 +92,8 @@ class LoadedCheckpoint:
         renamed (dict): the program's name -> the name saved, for the
             schedule's lr variables saved under fluid's names
             (``{"learning_rate_0": "learning_rate"}``).
+        replaced (tuple): a switch checkpoint's lr variables that the
+            program's branch-free tables stand for (not loaded).
     """
 
     path: Union[pathlib.Path, Tuple[pathlib.Path, ...]]
@@ -91,6 +102,7 @@ class LoadedCheckpoint:
     tables: Tuple[str, ...] = ()
     paddle_version: Optional[str] = None
     renamed: Dict[str, str] = dataclasses.field(default_factory=dict)
+    replaced: Tuple[str, ...] = ()
 
 
 def save_checkpoint(program, path, executor=None, scope=None, protocol: int = 4) -> pathlib.Path:
@@ -442,6 +454,26 @@ def _rename_lr_variables(state, expected):
     return renamed
 
 
+#: The lr variable a Switch lowering writes (fluid, 2.6: ``learning_rate``, ``learning_rate_warmup``;
+#: paddle_lr: the same with a ``_N`` suffix).
+_SWITCH_LR = re.compile(r"^learning_rate(?:_warmup)?(?:_[0-9]+)?$")
+
+
+def _drop_replaced(state, expected):
+    """Drop a switch checkpoint's lr variables that the program's branch-free tables stand for.
+
+    Returns:
+        tuple: their names (none unless the program has tables).
+    """
+    if not expected.tables:
+        return ()
+    replaced = sorted(n for n in state if n not in expected.persistables and _SWITCH_LR.match(n)
+                      and _is_lr_like(state[n]))
+    for name in replaced:
+        del state[name]
+    return tuple(replaced)
+
+
 def _problems(state, expected, params_only, scope):
     """Every way ``state`` does not fit the program and the scope, as one message, and the names to restore."""
     want = {n: m for n, m in expected.persistables.items() if n not in expected.tables}
@@ -509,7 +541,9 @@ def load_checkpoint(program, path, executor=None, scope=None, trusted=False, *,
     Switch schedules are written by the schedule at every run before anything
     reads them: a checkpoint may lack them, or hold them under fluid's names
     (``learning_rate``, ``learning_rate_warmup`` for ``learning_rate_0``,
-    ``learning_rate_warmup_0``).
+    ``learning_rate_warmup_0``). A switch checkpoint's lr variables are
+    skipped in a program whose branch-free tables stand for them (another
+    lowering: ``LoadedCheckpoint.replaced``).
 
     Args:
         program: the main program, built as the one that was saved.
@@ -578,6 +612,7 @@ def load_checkpoint(program, path, executor=None, scope=None, trusted=False, *,
     expected = _Expected.of(program)
     state = _named_state(reads, expected)
     renamed = _rename_lr_variables(state, expected)
+    replaced = _drop_replaced(state, expected)
     problem, restored = _problems(state, expected, params_only, scope)
     if problem:
         raise CheckpointError(f"checkpoint {label}: {problem}")
@@ -588,4 +623,4 @@ def load_checkpoint(program, path, executor=None, scope=None, trusted=False, *,
         tensor.set(array, _place_of(tensor, executor))
         written[name] = array
     rewritten = _schedule.reload_tables(program, scope)  # the program's tables, from its schedule
-    return LoadedCheckpoint(where, form, written, tuple(sorted(rewritten)), version, renamed)
+    return LoadedCheckpoint(where, form, written, tuple(sorted(rewritten)), version, renamed, replaced)

@@ -75,9 +75,9 @@ warm_up_iter, snapshot_iter): about 6 times 2**24, where the float32 step counte
 already stops telling steps apart (a warning), and well beyond any real run
 (the R-CNN 1x recipe is 180000)."""
 MAX_BOUNDARIES = 10000
-"""The most lr_steps entries (a decay every epoch of a very long run). Past
-SWITCH_MAX_CASES (100) the default lowering is the branch-free lookup, whose
-memory does not grow with the count (benchmarks/RESULTS.md)."""
+"""The most lr_steps entries (a decay every epoch of a very long run). The default
+lowering is the branch-free lookup, whose memory and per-step cost do not grow
+with the count (benchmarks/RESULTS.md)."""
 MAX_IMAGE_SIZE = 2048
 """The largest input side of the demo detector, pixels."""
 MAX_BATCH = 4096

@@ -1,6 +1,9 @@
 """paddle-lr-bench: the record schema, the watched child processes and the target arithmetic (never the times)."""
 import json
 import math
+import os
+import pathlib
+import sys
 
 import pytest
 
@@ -8,7 +11,7 @@ from paddle_lr.bench import cases, harness, report
 from paddle_lr.tools import bench
 
 KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
-        "instance_step_us", "place", "profile"}
+        "instance_step_us", "place", "profile", "paddle"}
 SCALE_KEYS = KEYS - {"instance_step_us", "profile"} | {"peak_rss_mb", "watched_peak_mb", "threads", "killed", "wall_s"}
 
 
@@ -30,7 +33,8 @@ def test_quick_json_records(capsys):
     ops = {(r["impl"], r["workload"]): r["ops"] for r in records}
     assert ops[("branchless", "bare")] < ops[("switch", "bare")]
     assert ops[("pw_branchless", "bare")] < ops[("pw_switch", "bare")]
-    assert ops[("auto", "bare")] == ops[("switch", "bare")]  # 2 boundaries: auto is the switch
+    assert ops[("auto", "bare")] == ops[("branchless", "bare")]  # the default is the lookup
+    assert ops[("wpw_auto", "bare")] == ops[("wpw_branchless", "bare")]
 
 
 def test_fluid_originals_only_where_they_build():
@@ -189,3 +193,113 @@ def test_counts_out_of_range_exit_2_before_building(capsys, argv, message):
     assert bench.main(argv) == 2
     captured = capsys.readouterr()
     assert captured.err == f"error: {message}\n" and "building" not in captured.err
+
+
+# -- --fluid: the same configurations on fluid 1.8.5, in a child process ----------------------------
+
+def _fluid_python():
+    """fluid 1.8.5's Python: $PADDLE_LR_FLUID_PYTHON, or CI's .ci/venv-fluid185; None when neither is there."""
+    candidates = [os.environ.get("PADDLE_LR_FLUID_PYTHON"), pathlib.Path(__file__).parents[1] / ".ci/venv-fluid185/bin/python"]
+    return next((str(c) for c in candidates if c and pathlib.Path(c).is_file()), None)
+
+
+FLUID_PY = _fluid_python()
+needs_fluid = pytest.mark.skipif(FLUID_PY is None, reason="no fluid 1.8.5 Python ($PADDLE_LR_FLUID_PYTHON, .ci/venv-fluid185)")
+
+
+@needs_fluid
+def test_fluid_records_follow_in_the_same_run(capsys):
+    assert bench.main(["--json", "--impls", "floor", "auto", "switch", "pw_auto", "wpw_auto", "cosine_decay",
+                       "lrscheduler", "--workloads", "bare", "--boundaries", "2", "--repeats", "2", "--runs", "3",
+                       "--fluid", FLUID_PY, "--profile", "4"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    fluid = {r["impl"]: r for r in records if r["impl"].startswith("fluid185_")}
+    assert list(fluid) == ["fluid185_floor", "fluid185_seed", "fluid185_pw", "fluid185_wpw", "fluid185_cosine_decay"]
+    for r in records:
+        assert set(r) == KEYS, set(r) ^ KEYS
+    for r in fluid.values():
+        assert r["paddle"] == "1.8.5" and r["workload"] == "bare" and r["place"] == "cpu"
+        assert 2 <= r["runs"] <= 2 * 3 and r["step_us"] > 0 and len(r["instance_step_us"]) == 1
+    assert [fluid[k]["boundaries"] for k in fluid] == [0, 2, 2, 2, 0]
+    # fluid 1.8.5's own graphs, sub-blocks included: piecewise_decay at 2 boundaries is increment, cast,
+    # 5 fill_constant, 2 less_than, 2 logical_not, 2 logical_and, 3 conditional_block, 3 assign
+    assert fluid["fluid185_pw"]["ops"] == 19
+    prof = fluid["fluid185_pw"]["profile"]
+    # per run: one of the three assigns, and the fetch
+    assert prof["ops"] == 18.0 and prof["copies"] == {} and prof["ops_by_type"]["assign"] == 1.0, prof
+    assert fluid["fluid185_floor"]["profile"]["ops_by_type"] == {"increment": 1.0, "cast": 1.0, "fetch": 1.0}
+    rows = {r["impl"]: r for r in report.fluid_ratios(records)}
+    assert set(rows) == {"auto", "switch", "pw_auto", "wpw_auto", "cosine_decay"}  # lrscheduler has no fluid twin
+    assert [k for k, r in rows.items() if r["default"]] == ["auto", "pw_auto", "wpw_auto", "cosine_decay"]
+
+
+def test_a_fluid_python_that_is_not_fluid_is_one_line(capsys):
+    """This very Python has no paddle.fluid: the child exits, and the bench says so in one line (exit 2)."""
+    assert bench.main(["--impls", "floor", "--workloads", "bare", "--repeats", "1", "--runs", "1",
+                       "--fluid", sys.executable]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[:-1] == [f"building fluid 1.8.5's configurations with {sys.executable}"], err
+    assert err.splitlines()[-1].startswith("error: --fluid: the fluid child exited with status 1 ("), err
+    assert "No module named 'paddle.fluid'" in err, err
+
+
+def test_a_fluid_python_that_is_not_there_is_one_line(capsys, tmp_path):
+    assert bench.main(["--impls", "floor", "--repeats", "1", "--fluid", str(tmp_path / "python3.8")]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: --fluid: cannot run {tmp_path / 'python3.8'}: No such file or directory")
+
+
+def test_fluid_does_not_apply_to_scale(capsys):
+    assert bench.main(["--scale", "--fluid", sys.executable]) == 2
+    assert capsys.readouterr().err == "error: --fluid: compares the timing mode's overheads; it does not apply to --scale\n"
+
+
+@needs_fluid
+def test_a_fluid_child_past_the_memory_limit_is_stopped():
+    from paddle_lr.bench import fluid
+
+    with pytest.raises(fluid.FluidError, match=r"^--fluid: the fluid child passed 20 MB resident and was stopped"):
+        fluid.FluidChild(FLUID_PY, fluid.specs(["floor"], ["bare"], [2]), 1, 1, 0.1, 1, memory_limit_mb=20)
+
+
+def test_fluid_specs_are_the_bench_schedules():
+    from paddle_lr.bench import fluid
+
+    specs = fluid.specs(["floor", "switch", "auto", "pw_branchless", "wpw_auto", "lrscheduler", "pw_fluid", "noam_decay"],
+                        ["bare", "train"], [2, 10])
+    assert [(s["impl"], s["workload"], s["boundaries"]) for s in specs][:7] == [
+        ("fluid185_floor", "bare", 0), ("fluid185_seed", "bare", 2), ("fluid185_seed", "bare", 10),
+        ("fluid185_pw", "bare", 2), ("fluid185_pw", "bare", 10), ("fluid185_wpw", "bare", 2),
+        ("fluid185_wpw", "bare", 10)]
+    seed = specs[1]
+    bounds, values = cases.schedule(2)
+    assert seed["schedule"] == "seed" and seed["args"] == dict(
+        learning_rate=cases.LR, boundaries=bounds, values=[float(v) for v in values], warmup_iter=cases.WARMUP,
+        warmup_factor=cases.WARMUP_FACTOR)
+    assert specs[7] == dict(impl="fluid185_noam_decay", workload="bare", boundaries=0, schedule="noam_decay",
+                            args=cases.ARITHMETIC["noam_decay"], train=None)
+    train = next(s for s in specs if s["workload"] == "train")
+    x, label = cases.train_feed()
+    assert train["train"]["x"] == x.tolist() and train["train"]["label"] == label.tolist()
+    json.dumps(specs)  # plain data for the child
+
+
+def _fluid_rec(impl, step_us):
+    return dict(_rec(impl, "bare", 0 if impl.endswith(("floor", "cosine_decay")) else 2, step_us))
+
+
+def test_ratios_to_fluid_and_the_check():
+    records = [_rec("floor", "bare", 0, 200.0), _rec("auto", "bare", 2, 220.0), _rec("switch", "bare", 2, 800.0),
+               _rec("cosine_decay", "bare", 0, 400.0),
+               _fluid_rec("fluid185_floor", 50.0), _fluid_rec("fluid185_seed", 150.0),
+               _fluid_rec("fluid185_cosine_decay", 60.0)]
+    rows = {r["impl"]: r for r in report.fluid_ratios(records)}
+    assert rows["auto"]["ratio"] == pytest.approx(0.2) and rows["auto"]["default"]
+    assert rows["switch"]["ratio"] == pytest.approx(6.0) and not rows["switch"]["default"]
+    assert rows["cosine_decay"]["ratio"] == pytest.approx(20.0)
+    assert report.fluid_check(list(rows.values())) is False
+    assert report.fluid_check([rows["auto"], rows["switch"]]) is True
+    assert report.fluid_check([rows["switch"]]) is None  # no default compared
+    table = report.format_fluid(records)
+    assert table.splitlines()[-1] == "check: default ratio <= 1.0 for every schedule: FAIL (bare cosine_decay@0)"
+    assert " 0.200  (default)" in table and " 6.000\n" in table

@@ -183,6 +183,10 @@ ERRORS = [
      "shape mismatch ckpt_fc.b saved [3, 2], expected [2]"),
     ("dtype", lambda form, d: copy_as(form, d, "@LR_DECAY_COUNTER@", "learning_rate_0"),
      "dtype mismatch learning_rate_0 saved int64, expected float32"),
+    # an lr variable is skipped only where the other side has tables in its place (another lowering)
+    ("lr-missing", lambda form, d: drop(form, d, "learning_rate_0"), "missing learning_rate_0"),
+    ("lr-unexpected", lambda form, d: copy_as(form, d, "learning_rate_0", "learning_rate_7"),
+     "unexpected learning_rate_7"),
     ("several", lambda form, d: (drop(form, d, "ckpt_fc.w"), copy_as(form, d, "ckpt_fc.b", "extra_var_0")),
      "missing ckpt_fc.w; unexpected extra_var_0"),
     ("truncated", lambda form, d: truncate(file_of(form, d, "ckpt_fc.w")),
@@ -216,14 +220,35 @@ def test_a_checkpoint_that_does_not_fit_leaves_the_scope_untouched(static_mode, 
     assert [n for n in before if not same_array(after[n], before[n])] == []
 
 
-@pytest.mark.parametrize("form", kit.FORMATS)
-def test_another_lowering_is_refused(static_mode, form):
-    """A switch checkpoint in a branchless program: its lr variable has nowhere to go."""
-    path = fixture_path(VERSIONS[-1], form, "switch")
-    program = kit.Program("branchless")
-    with pytest.raises(paddle_lr.CheckpointError) as info:
-        paddle_lr.load_checkpoint(program.main, path, program.exe, program.scope)
-    assert str(info.value) == f"checkpoint {path}: does not fit the program: unexpected learning_rate_0"
+OTHER_LOWERING = [pytest.param(v, f, saved, built, id=f"{v}-{f}-{saved}-into-{built}")
+                  for v in VERSIONS for f in kit.FORMATS
+                  for saved, built in (("switch", "branchless"), ("branchless", "switch"))]
+
+
+@pytest.mark.parametrize("version, form, saved_with, built_with", OTHER_LOWERING)
+def test_another_lowering_loads_and_the_lr_continues(static_mode, version, form, saved_with, built_with):
+    """A switch checkpoint in a branch-free program, and the reverse (the default changed from one to the other).
+
+    The Switch's lr variable and the tables are both computed from the schedule
+    and the counter: the side that has no place for the other's is skipped, the
+    rest loads exactly, and the lr continues as the uninterrupted run's.
+    """
+    recorded = kit.manifest(version)["lowerings"][saved_with]
+    saved = {name: kit.decode(entry) for name, entry in recorded["saved"].items()}
+    program = kit.Program(built_with)
+    loaded = paddle_lr.load_checkpoint(program.main, fixture_path(version, form, saved_with),
+                                       program.exe, program.scope)
+    lr_var = "learning_rate_0"
+    assert loaded.replaced == (lr_var,)
+    assert sorted(loaded.state) == sorted(n for n in saved if not tables.is_table(n) and n != lr_var)
+    in_scope = program.state()
+    for name in loaded.state:
+        assert same_array(in_scope[name], saved[name]), f"{name}: in the scope {in_scope[name]!r}, saved {saved[name]!r}"
+    for i, step in enumerate(range(kit.SAVED_AFTER, kit.SAVED_AFTER + kit.RUNS_AFTER)):
+        got = program.run(step)
+        assert bits(got) == recorded["lr_after"][i], (
+            f"step {step}: got {got!r} ({bits(got)}), uninterrupted {saved_with} run on {version} "
+            f"{recorded['lr_after'][i]}")
 
 
 def test_nothing_there(static_mode, tmp_path):

@@ -126,7 +126,9 @@ def test_with_impl_reaches_every_lowering():
     assert cfg.schedule["args"]["learning_rate"]["args"]["impl"] == "branchless"
     auto = config.with_impl(_cfg(SPECS["warmup_piecewise"]), "auto")
     assert auto.schedule["args"]["learning_rate"]["args"]["impl"] == "auto"
-    assert auto.schedule["args"]["impl"] == "switch", "linear_lr_warmup has no 'auto': keeps its own"
+    assert auto.schedule["args"]["impl"] == "auto"
+    switch = config.with_impl(_cfg(SPECS["warmup_piecewise"]), "switch")
+    assert switch.schedule["args"]["impl"] == switch.schedule["args"]["learning_rate"]["args"]["impl"] == "switch"
 
 
 BAD_SPECS = [
@@ -190,7 +192,7 @@ def test_shipped_ppdet_config():
     assert cfg.schedule == {"fn": "linear_lr_warmup", "args": {
         "learning_rate": {"fn": "piecewise_decay", "args": {"boundaries": [120000, 160000], "values": values,
                                                              "impl": "auto"}},
-        "warmup_steps": 500.0, "start_lr": lr * 0.3333333333333333, "end_lr": lr, "impl": "switch"}}
+        "warmup_steps": 500.0, "start_lr": lr * 0.3333333333333333, "end_lr": lr, "impl": "auto"}}
     assert (cfg.max_iter, cfg.snapshot_iter, cfg.momentum, cfg.weight_decay) == (180000, 10000, 0.9, 0.0001)
     assert (cfg.optimizer, cfg.optimizer_args, cfg.clip_grad_by_norm) == ("Momentum", {}, None)
 
@@ -218,7 +220,7 @@ LR = "LearningRate:\n  base_lr: 0.02\n  schedulers:\n"
     ("  - !CosineDecay {max_iters: 30}\n  - !LinearWarmup {start_factor: 0.0, steps: 5}\n",
      _spec("linear_lr_warmup", learning_rate=_spec("cosine_decay", learning_rate=0.02, step_each_epoch=1,
                                                    epochs=30),
-           warmup_steps=5.0, start_lr=0.0, end_lr=0.02, impl="switch")),
+           warmup_steps=5.0, start_lr=0.0, end_lr=0.02, impl="auto")),
     ("  - !PolynomialDecay {max_iter: 20, power: 0.9}\n",
      _spec("polynomial_decay", learning_rate=0.02, decay_steps=20.0, end_learning_rate=0.0001, power=0.9,
            cycle=False)),

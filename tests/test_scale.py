@@ -53,28 +53,35 @@ def test_thresholds_past_the_int64_range_are_the_largest():
     assert tables.step_thresholds([np.inf, 1e30]).tolist() == [2 ** 63 - 1] * 2
 
 
-# -- impl="auto" and the warning ------------------------------------------------------
+# -- impl="auto" (the default) and the warning --------------------------------------------
 
 def _control_flow(program):
     return [n for n in ir.op_names(program, nested=True) if n.split(".")[-1] in ("if", "conditional_block")]
 
 
-@pytest.mark.parametrize("count, lowering", [(2, "switch"), (SWITCH_MAX_CASES, "switch"),
-                                             (SWITCH_MAX_CASES + 1, "branchless")])
-@pytest.mark.parametrize("schedule", ["exponential_with_warmup_decay", "piecewise_decay"])
-def test_auto_picks_by_count(runner, count, lowering, schedule):
+@pytest.mark.parametrize("count", [1, 2, SWITCH_MAX_CASES + 1])
+@pytest.mark.parametrize("schedule", ["exponential_with_warmup_decay", "piecewise_decay", "linear_lr_warmup"])
+@pytest.mark.parametrize("impl", ["auto", "switch"])
+def test_the_default_is_branch_free_at_every_count_and_switch_is_fluids_graph(runner, count, schedule, impl):
+    """impl="auto" (the default) builds no control flow; impl="switch" builds fluid's conditional blocks."""
     bounds = [10 * (i + 1) for i in range(count)]
     values = paddle_lr.boundary_values(0.01, 0.9, count)
+    kwargs = {} if impl == "auto" else {"impl": impl}
 
     def build():
         with warnings.catch_warnings():
-            warnings.simplefilter("error")  # the default never warns about its own choice
+            # the default never warns; an explicit switch past SWITCH_MAX_CASES does (tested below)
+            warnings.simplefilter("ignore" if impl == "switch" else "error", paddle_lr.ScheduleWarning)
             if schedule == "piecewise_decay":
-                return piecewise_decay(bounds, values)
-            return paddle_lr.exponential_with_warmup_decay(0.01, bounds, values, 5, 1 / 3)
+                return piecewise_decay(bounds, values, **kwargs)
+            if schedule == "linear_lr_warmup":
+                return paddle_lr.linear_lr_warmup(piecewise_decay(bounds, values, **kwargs), 5, 0.001, 0.01,
+                                                  **kwargs)
+            return paddle_lr.exponential_with_warmup_decay(0.01, bounds, values, 5, 1 / 3, **kwargs)
 
     r = runner(build)
-    assert bool(_control_flow(r.main)) == (lowering == "switch"), ir.op_names(r.main, nested=True)[:12]
+    blocks = _control_flow(r.main)
+    assert bool(blocks) == (impl == "switch"), ir.op_names(r.main, nested=True)[:12]
 
 
 def test_explicit_switch_past_the_count_warns_before_building(static_mode):

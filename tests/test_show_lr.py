@@ -29,7 +29,7 @@ def test_steps_limit(capsys):
     assert show_lr.main([*SHORT, "--steps", "40"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[1:-1]] == ["0", "1", "2", "...", "37", "38", "39"]
-    assert lines[-1] == "40 steps (switch): all bit-identical"
+    assert lines[-1] == "40 steps (branchless): all bit-identical"  # the default lowering
 
 
 def test_a_differing_step_exits_1(capsys, monkeypatch):
@@ -47,7 +47,7 @@ def test_a_differing_step_exits_1(capsys, monkeypatch):
     assert [line.split()[0] for line in lines[1:-1]] == ["0", "1", "2", "...", "7", "...", "47", "48", "49",
                                                          "50", "...", "59"]
     assert lines[5].split()[-1] == "DIFFERS"
-    assert lines[-1] == "60 steps (switch): 1 differ, first at step 7"
+    assert lines[-1] == "60 steps (branchless): 1 differ, first at step 7"
 
 
 def test_run_graph_matches_lr_at():

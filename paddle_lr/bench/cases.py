@@ -15,8 +15,7 @@
     ``<lowering>`` among ``switch``, ``branchless``, ``auto``, or ``fluid``:
     Paddle's own originals, ``paddle.optimizer.lr.piecewise_decay`` and
     ``linear_lr_warmup`` (they build only in the legacy IR, paddlepaddle 2.6).
-    ``wpw_auto`` is both defaults: ``piecewise_decay``'s ``auto`` under
-    ``linear_lr_warmup``'s ``switch``.
+    ``auto`` is the default lowering (today ``branchless``).
 ``<schedule>`` / ``<schedule>_fluid``
     the family's arithmetic schedules (:data:`ARITHMETIC`: ``exponential_decay``,
     ``natural_exp_decay``, ``inverse_time_decay``, ``polynomial_decay``,
@@ -25,7 +24,8 @@
 """
 from typing import Any, Optional, Tuple
 
-__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "ARITHMETIC_IMPLS", "available", "boundless", "schedule", "build"]
+__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "ARITHMETIC_IMPLS", "available", "boundless", "schedule", "build",
+           "kind", "fluid_spec", "train_feed"]
 
 FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto"))
 
@@ -66,6 +66,64 @@ def boundless(impl: str) -> bool:
     return impl == "floor" or impl.replace("_fluid", "") in ARITHMETIC
 
 
+def kind(impl: str) -> Optional[str]:
+    """The schedule ``impl`` builds, as fluid 1.8.5's side of the bench names it, or None (no fluid counterpart).
+
+    ``floor``; ``seed`` (``switch``, ``branchless``, ``auto``: the R-CNN
+    schedule); ``pw`` and ``wpw`` (the family's ``pw_*``, ``wpw_*``); an
+    arithmetic schedule's name. Paddle's host-side ``lrscheduler`` and Paddle
+    2.6's own ``*_fluid`` have none.
+
+    >>> kind("auto"), kind("wpw_switch"), kind("cosine_decay"), kind("pw_fluid")
+    ('seed', 'wpw', 'cosine_decay', None)
+    """
+    if impl.endswith("_fluid") or impl == "lrscheduler":
+        return None
+    if impl in ("switch", "branchless", "auto"):
+        return "seed"
+    if impl in FAMILY:
+        return impl.split("_", 1)[0]
+    return impl  # floor, or an arithmetic schedule
+
+
+def fluid_spec(name: str, kind_: str, workload: str, boundaries: int) -> dict:
+    """What ``tools/fluid18/bench_fluid.py`` builds for one configuration: fluid 1.8.5's graph of ``kind_``.
+
+    The same schedule arguments and model as :func:`build` uses, as plain data.
+    """
+    bounds, values = schedule(boundaries) if not boundless(kind_) else ([], [])
+    values = [float(v) for v in values]
+    warmup = dict(warmup_steps=WARMUP, start_lr=LR * WARMUP_FACTOR, end_lr=LR)
+    if kind_ == "floor":
+        fn, args = "floor", {"learning_rate": LR}
+    elif kind_ == "seed":
+        fn, args = "seed", dict(learning_rate=LR, boundaries=bounds, values=values, warmup_iter=WARMUP,
+                                warmup_factor=WARMUP_FACTOR)
+    elif kind_ == "pw":
+        fn, args = "piecewise_decay", dict(boundaries=bounds, values=values)
+    elif kind_ == "wpw":
+        fn, args = "linear_lr_warmup", dict(learning_rate={"fn": "piecewise_decay", "args": dict(
+            boundaries=bounds, values=values)}, **warmup)
+    else:
+        fn, args = kind_, dict(ARITHMETIC[kind_])
+    train = None
+    if workload == "train":
+        x, label = train_feed()
+        train = dict(batch=_BATCH, features=_FEATURES, hidden=_HIDDEN, classes=_CLASSES, x=x.tolist(),
+                     label=label.tolist())
+    return {"impl": name, "workload": workload, "boundaries": boundaries, "schedule": fn, "args": args,
+            "train": train}
+
+
+def train_feed():
+    """The train workload's fixed batch: ``(x, label)``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((_BATCH, _FEATURES)).astype("float32"),
+            rng.integers(0, _CLASSES, (_BATCH, 1)).astype("int64"))
+
+
 def schedule(boundaries: int):
     """``(boundaries, values)`` of the bench schedule with ``boundaries`` boundaries."""
     import paddle_lr
@@ -87,7 +145,7 @@ def _family(paddle, impl, boundaries):
     lr = piecewise_decay(bounds, values, impl=lowering)
     if kind == "pw":
         return lr
-    return linear_lr_warmup(lr, WARMUP, LR * WARMUP_FACTOR, LR, impl="switch" if lowering == "auto" else lowering)
+    return linear_lr_warmup(lr, WARMUP, LR * WARMUP_FACTOR, LR, impl=lowering)
 
 
 def _lr(paddle, impl, boundaries) -> Tuple[Any, Optional[Any]]:
@@ -136,8 +194,6 @@ def _build_bare(paddle, impl, boundaries):
 
 
 def _build_train(paddle, impl, boundaries):
-    import numpy as np
-
     import paddle_lr
 
     lr, sched = _lr(paddle, impl, boundaries)
@@ -148,12 +204,8 @@ def _build_train(paddle, impl, boundaries):
     loss = paddle.mean(paddle.nn.functional.cross_entropy(logits, label))
     opt = paddle_lr.Momentum(learning_rate=lr, momentum=0.9, regularization=paddle_lr.L2Decay(1e-4))
     opt.minimize(loss)
-    rng = np.random.default_rng(0)
-    feed = {
-        "x": rng.standard_normal((_BATCH, _FEATURES)).astype("float32"),
-        "label": rng.integers(0, _CLASSES, (_BATCH, 1)).astype("int64"),
-    }
-    return loss, feed, sched
+    x, label = train_feed()
+    return loss, {"x": x, "label": label}, sched
 
 
 def build(paddle, impl: str, workload: str, boundaries: int):

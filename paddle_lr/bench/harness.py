@@ -127,6 +127,8 @@ def _count_events(roots):
 
 def _record(instances, profile=None):
     """The record of one configuration from its instances (programs built alike, timed in the same rounds)."""
+    import paddle
+
     first = instances[0]
     pooled = [t for c in instances for t in c.samples]
     return {
@@ -142,6 +144,7 @@ def _record(instances, profile=None):
         "instance_step_us": [c.median_us() for c in instances],
         "place": first.place,
         "profile": profile,
+        "paddle": paddle.__version__,
     }
 
 
@@ -155,7 +158,7 @@ def _configs(impls, workloads, boundaries):
 
 
 def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budget_s, log=None, instances=1,
-            place="cpu", profile_runs=0):
+            place="cpu", profile_runs=0, fluid_python=None):
     """Build, warm up and time every configuration in interleaved rounds.
 
     Two programs with the same ops can differ by several percent per run for
@@ -181,6 +184,12 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         profile_runs (int): after the timing, profile this many runs of each
             configuration, built again in a child process of its own
             (:func:`profile_one`); 0 for none.
+        fluid_python (str, optional): a Python with paddle.fluid 1.8.5: the
+            configurations that have a fluid counterpart are built there too
+            (:mod:`paddle_lr.bench.fluid`), and each round of this process is
+            followed by one round of fluid's; their records follow, named
+            ``fluid185_<kind>`` (profiled with ``fluid.profiler`` when
+            ``profile_runs`` > 0).
 
     Returns:
         list[dict]: one record per configuration.
@@ -189,7 +198,15 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
 
     dynamic = paddle.in_dynamic_mode()
     paddle.enable_static()
+    child = None
     try:
+        if fluid_python is not None:  # first: a Python that is not fluid's fails before anything is built here
+            from . import fluid
+
+            if log:
+                print(f"building fluid 1.8.5's configurations with {fluid_python}", file=log, flush=True)
+            child = fluid.FluidChild(fluid_python, fluid.specs(impls, workloads, boundaries), warmup_runs, runs,
+                                     round_budget_s, instances)
         groups = []
         for impl, workload, count in _configs(impls, workloads, boundaries):
             if log:
@@ -198,8 +215,9 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
         shared = [c for group in groups if not group[0].isolated for c in group]
         for config in shared:
             config.prepare(paddle, warmup_runs)
-        if shared:
-            _time_rounds(paddle, shared, repeats, runs, round_budget_s)
+        if shared or child:
+            _time_rounds(paddle, shared, repeats, runs, round_budget_s, child)
+        fluid_records = child.finish(profile_runs) if child else []
         for group in groups:
             if group[0].isolated:
                 if log:
@@ -218,8 +236,10 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
                     print(f"profiling {first.impl} {first.workload} {first.boundaries}", file=log, flush=True)
                 profile = profile_one(first.impl, first.workload, first.boundaries, profile_runs, place)
             records.append(_record(group, profile))
-        return records
+        return records + fluid_records
     finally:
+        if child:
+            child.close()
         if dynamic:
             paddle.disable_static()
 
@@ -232,10 +252,13 @@ def _fresh(paddle, impl, workload, boundaries, place="cpu"):
         return Config(paddle, impl, workload, boundaries, place)
 
 
-def _time_rounds(paddle, configs, rounds, runs, round_budget_s):
+def _time_rounds(paddle, configs, rounds, runs, round_budget_s, child=None):
+    """``rounds`` interleaved rounds over ``configs``, each followed by one of the fluid ``child``'s, if any."""
     for r in range(rounds):
         # Rotate the order so that no configuration always follows the same one.
-        shift = r % len(configs)
+        shift = r % len(configs) if configs else 0
+        if child:
+            child.round(r)
         for config in configs[shift:] + configs[:shift]:
             deadline = time.perf_counter() + round_budget_s
             for _ in range(runs):

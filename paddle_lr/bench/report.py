@@ -1,10 +1,11 @@
 """The bench's tables and targets, from its records (no Paddle)."""
 from typing import List, Optional, Tuple
 
-from .cases import ARITHMETIC
+from .cases import ARITHMETIC, kind
+from .fluid import PREFIX as FLUID_PREFIX
 
 __all__ = ["TARGETS", "COMPARISONS", "evaluate_targets", "evaluate_comparisons", "format_table", "format_scale",
-           "find"]
+           "find", "FLUID_PREFIX", "DEFAULTS", "FLUID_BOUND", "fluid_ratios", "fluid_check", "format_fluid"]
 
 # (name, workload, numerator, denominator, bound, kind); kind "overhead" divides
 # the overheads over floor, "step" the step times.
@@ -81,7 +82,7 @@ def format_table(records, expected_runs) -> str:
     lines = []
     width = max([14] + [len(r["impl"]) for r in records])
     for workload in ("bare", "train"):
-        rows = [r for r in records if r["workload"] == workload]
+        rows = [r for r in records if r["workload"] == workload and not r["impl"].startswith(FLUID_PREFIX)]
         if not rows:
             continue
         floor = find(records, "floor", workload, 0)
@@ -121,6 +122,9 @@ def format_table(records, expected_runs) -> str:
         lines.append("against Paddle's own (the same ops; no bound)")
         width = max(len(c[0]) for c in comparisons)
         lines.extend(f"  {workload:5s} {name:{width}s} {ratio:6.3f}" for name, workload, ratio, _, _ in comparisons)
+    against_fluid = format_fluid(records)
+    if against_fluid:
+        lines.append(against_fluid)
     return "\n".join(lines)
 
 
@@ -164,4 +168,86 @@ def format_scale(records) -> str:
             f"{_cell(r['first_run_ms'], '9.1f')} {_cell(r['step_us'], '10.1f')} {_cell(r['ops'], '6d')} "
             f"{_cell(r['threads'], '7d')}  {note}".rstrip()
         )
+    return "\n".join(lines)
+
+
+# -- against fluid 1.8.5 (tools/bench.py --fluid) -------------------------------------------
+
+DEFAULTS = ("auto", "pw_auto", "wpw_auto") + tuple(ARITHMETIC)
+"""The default lowering of every schedule the bench builds (an arithmetic schedule has only one)."""
+
+FLUID_BOUND = 1.0
+"""A default's overhead over its floor may be at most fluid 1.8.5's for the same schedule."""
+
+
+def fluid_ratios(records) -> List[dict]:
+    """Each paddle_lr configuration's overhead as a ratio to fluid 1.8.5's for the same schedule, in this run.
+
+    The overhead of a configuration is its step minus its own runtime's
+    ``floor`` (the counter alone, or the model with a float lr) on the same
+    workload. Rows only where both sides and both floors were measured.
+
+    Returns:
+        list[dict]: ``impl``, ``workload``, ``boundaries``, ``default`` (bool),
+        ``floor_us``, ``step_us``, ``overhead_us``, ``fluid_floor_us``,
+        ``fluid_step_us``, ``fluid_overhead_us``, ``ratio``.
+    """
+    rows = []
+    for rec in records:
+        name = kind(rec["impl"]) if not rec["impl"].startswith(FLUID_PREFIX) else None
+        if name is None or name == "floor":
+            continue
+        workload, count = rec["workload"], rec["boundaries"]
+        floor = find(records, "floor", workload, 0)
+        theirs = find(records, FLUID_PREFIX + name, workload, count)
+        their_floor = find(records, FLUID_PREFIX + "floor", workload, 0)
+        if not (floor and theirs and their_floor):
+            continue
+        over = rec["step_us"] - floor["step_us"]
+        their_over = theirs["step_us"] - their_floor["step_us"]
+        rows.append({
+            "impl": rec["impl"], "workload": workload, "boundaries": count, "default": rec["impl"] in DEFAULTS,
+            "floor_us": floor["step_us"], "step_us": rec["step_us"], "overhead_us": over,
+            "fluid_floor_us": their_floor["step_us"], "fluid_step_us": theirs["step_us"],
+            "fluid_overhead_us": their_over, "ratio": over / their_over if their_over > 0 else None,
+        })
+    return rows
+
+
+def fluid_check(rows) -> Optional[bool]:
+    """Whether every default's ratio is at most :data:`FLUID_BOUND` (None when no default was compared)."""
+    defaults = [r for r in rows if r["default"]]
+    if not defaults:
+        return None
+    return all(r["ratio"] is not None and r["ratio"] <= FLUID_BOUND for r in defaults)
+
+
+def format_fluid(records) -> str:
+    """The table against fluid 1.8.5: floors, steps, overheads and their ratio; then the check, PASS or FAIL."""
+    rows = fluid_ratios(records)
+    if not rows:
+        return ""
+    width = max(len(r["impl"]) for r in rows)
+    profiled = any(find(records, r["impl"], r["workload"], r["boundaries"]).get("profile") for r in rows)
+    lines = ["against fluid 1.8.5 (us; overhead = step - the same runtime's floor; ratio = overhead / fluid's)",
+             f"  {'workload':8s} {'impl':{width}s} {'bounds':>6s} {'floor':>8s} {'step':>8s} {'over':>8s} "
+             f"{'fl.floor':>8s} {'fl.step':>8s} {'fl.over':>8s} {'ratio':>7s}"
+             + (f" {'ops/run':>7s} {'fl.ops/run':>10s}" if profiled else "")]
+    for r in rows:
+        ratio = f"{r['ratio']:7.3f}" if r["ratio"] is not None else f"{'-':>7s}"
+        ops = ""
+        if profiled:
+            ours = find(records, r["impl"], r["workload"], r["boundaries"]).get("profile") or {}
+            theirs = find(records, FLUID_PREFIX + kind(r["impl"]), r["workload"], r["boundaries"]).get("profile") or {}
+            ops = f" {_cell(ours.get('ops'), '7.1f'):>7s} {_cell(theirs.get('ops'), '10.1f'):>10s}"
+        lines.append(
+            f"  {r['workload']:8s} {r['impl']:{width}s} {r['boundaries']:6d} {r['floor_us']:8.1f} {r['step_us']:8.1f} "
+            f"{r['overhead_us']:8.1f} {r['fluid_floor_us']:8.1f} {r['fluid_step_us']:8.1f} "
+            f"{r['fluid_overhead_us']:8.1f} {ratio}{ops}" + ("  (default)" if r["default"] else ""))
+    failed = [r for r in rows if r["default"] and not (r["ratio"] is not None and r["ratio"] <= FLUID_BOUND)]
+    verdict = fluid_check(rows)
+    if verdict is not None:
+        lines.append(f"check: default ratio <= {FLUID_BOUND} for every schedule: {'PASS' if verdict else 'FAIL'}"
+                     + (" (" + ", ".join(f"{r['workload']} {r['impl']}@{r['boundaries']}" for r in failed) + ")"
+                        if failed else ""))
     return "\n".join(lines)

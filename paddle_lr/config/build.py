@@ -1,6 +1,5 @@
 """Builders: a validated cfg to the schedule and the optimizer, as the training scripts did by hand."""
 import copy
-import inspect
 import warnings
 
 import numpy as np
@@ -84,9 +83,7 @@ def with_impl(config, impl):
 
     def visit(spec):
         schedule = registry.REGISTRY[spec["fn"]]
-        default = inspect.signature(schedule.check).parameters.get("impl")
-        accepted = set(schedule.impls) | ({default.default} if default is not None else set())
-        if impl in accepted:  # "auto" only where the schedule has it (piecewise_decay)
+        if impl in schedule.impls:  # only the schedules with lowerings (the arithmetic ones have none)
             spec["args"]["impl"] = impl
         if isinstance(spec["args"].get("learning_rate"), dict):
             visit(spec["args"]["learning_rate"])

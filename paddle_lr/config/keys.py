@@ -145,8 +145,9 @@ KEYS = {
     "lr_values": (None, _optional(functools.partial(rules.piecewise_values, high=_F32)),
                   "explicit lr per segment, len(lr_steps) + 1 (null: learning_rate * lr_gamma**i)"),
     "lr_impl": ("auto", lambda k, v: rules.choice(k, v, IMPLS),
-                "graph lowering: auto (switch up to 100 lr_steps, branchless past them), switch (the "
-                "original Switch graph, memory growing with the square of lr_steps) or branchless"),
+                "graph lowering: auto (the default: branchless, the cheapest with the same values), "
+                "switch (fluid's Switch graph as it was: several times fluid's per-step cost here, memory "
+                "growing with the square of lr_steps) or branchless (one table lookup)"),
     # Any of fluid's in-graph schedules and their compositions, as a registry spec; when
     # given, it replaces the R-CNN schedule above (learning_rate ... lr_impl are then unused).
     "schedule": (None, schedule_spec_rule,

@@ -223,7 +223,7 @@ def validate(config):
         warnings.warn(
             f"lr_impl: 'switch' with {len(out.lr_steps)} lr_steps builds one conditional block each, "
             f"and a Switch's memory grows with their square (docs/scaling.md); lr_impl: auto (the "
-            f"default, the lookup past {SWITCH_MAX_CASES}) gives the same values in constant memory",
+            f"default, the branch-free lookup) gives the same values in constant memory",
             rules.ScheduleWarning, stacklevel=2)
     return out
 

@@ -16,7 +16,8 @@ step is tabulated (by :func:`reference`, the same float32 ops) and looked up on
 the raw int64 counter (:mod:`paddle_lr.graph.tables`); after the warmup the
 row is ``learning_rate``: a number is the table's last row, another
 schedule's tensor is appended to the table (``concat``, then the lookup).
-Warmups over 65536 steps are computed instead and chosen with ``where``. No kernel that rounds differently:
+Warmups over 65536 steps are computed instead and chosen with ``where``.
+``impl="auto"`` (the default) is ``branchless``. No kernel that rounds differently:
 bit for bit on both versions (composed over a schedule that has one, that
 schedule's rounding shows after the warmup).
 """
@@ -30,6 +31,7 @@ from .. import rules
 from ..graph import ir, tables
 from ..graph.switch import Switch
 from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .lowerings import IMPLS, resolve_lowering
 from .registry import register_module
 
 __all__ = ["linear_lr_warmup", "reference", "check"]
@@ -54,9 +56,9 @@ def reference(steps, learning_rate, warmup_steps, start_lr, end_lr) -> np.ndarra
     return np.where(s < F32(warmup_steps), ramp, after).astype(F32)
 
 
-def check(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "switch") -> Dict[str, Any]:
+def check(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "auto") -> Dict[str, Any]:
     """The arguments, checked: ``warmup_steps >= 0``, ``start_lr`` and ``end_lr`` numbers >= 0."""
-    rules.choice("impl", impl, tuple(LOWERINGS))
+    rules.choice("impl", impl, IMPLS)
     return dict(
         learning_rate=learning_rate_arg("learning_rate", learning_rate),
         warmup_steps=rules.float32("warmup_steps", warmup_steps, low=0.0, divisor=True),
@@ -66,7 +68,7 @@ def check(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "switch") -
     )
 
 
-def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "switch"):
+def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "auto"):
     """Linear warmup before another schedule (or a constant), as ``fluid.layers.linear_lr_warmup``.
 
     Args:
@@ -75,8 +77,9 @@ def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = 
         warmup_steps (float): the warmup's length in steps (>= 0; 0: no warmup).
         start_lr (float): the lr at step 0.
         end_lr (float): the lr the ramp heads to (reached at ``warmup_steps``).
-        impl (str): the lowering: ``"switch"`` (fluid's graph) or ``"branchless"``
-            (a table lookup; the same values).
+        impl (str): the lowering: ``"auto"`` (the default: ``"branchless"``),
+            ``"switch"`` (fluid's graph) or ``"branchless"`` (a table lookup); the
+            same values.
 
     Returns:
         The lr, as every family function (see :mod:`paddle_lr.schedules`).
@@ -91,7 +94,7 @@ def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = 
     [0.003333, 0.005, 0.006667, 0.008333, 0.01, 0.01, 0.001, 0.001, 0.001, 0.0001, 0.0001]
     """
     args = check(learning_rate, warmup_steps, start_lr, end_lr, impl)
-    lower = LOWERINGS[args.pop("impl")]
+    lower = LOWERINGS[resolve_lowering(args.pop("impl"), 1)]  # one case: never the many-case warning
     return graph_or_twin(NAME, args, lower)
 
 

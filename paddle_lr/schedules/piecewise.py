@@ -10,8 +10,9 @@ raw int64 counter (:func:`paddle_lr.graph.tables.lookup`), the boundaries
 turned into the exact integer thresholds of the float32 comparisons; bit for
 bit the switch's values, in constant memory and per-step cost.
 
-``impl="auto"`` (default): the switch up to
-:data:`~paddle_lr.schedules.lowerings.SWITCH_MAX_CASES` boundaries, branchless past it.
+``impl="auto"`` (default): ``branchless``, at every count (the cheapest
+bit-identical lowering; :mod:`paddle_lr.schedules.lowerings`). ``impl="switch"``
+keeps fluid's ops as they were.
 
 One difference from fluid, on purpose: fluid named the persistable
 ``learning_rate`` in every call, so two ``piecewise_decay`` in one program
@@ -27,8 +28,8 @@ from paddle.utils import unique_name
 from .. import rules
 from ..graph import ir, tables
 from ..graph.switch import Switch
-from .lowerings import resolve_lowering
 from .common import F32, graph_or_twin, steps_f32
+from .lowerings import IMPLS, resolve_lowering
 from .registry import register_module
 
 __all__ = ["piecewise_decay", "reference", "check"]
@@ -56,7 +57,7 @@ def check(boundaries, values, impl: str = "auto") -> Dict[str, Any]:
     Boundaries are whole steps >= 1, strictly increasing, at least one (fluid's
     Switch needs a case); values are numbers >= 0, one more than the boundaries.
     """
-    rules.choice("impl", impl, ("auto", *LOWERINGS))
+    rules.choice("impl", impl, IMPLS)
     boundaries = rules.increasing_steps("boundaries", boundaries)
     if not boundaries:
         raise rules.ConfigError("boundaries: must hold at least one step, got []")
@@ -70,9 +71,9 @@ def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "aut
     Args:
         boundaries (list[int]): absolute steps at which the value changes, increasing.
         values (list[float]): ``len(boundaries) + 1`` values.
-        impl (str): the lowering: ``"switch"`` (fluid's graph), ``"branchless"``
-            (one table lookup), or ``"auto"``: the switch up to 100 boundaries,
-            branchless past it. All give the same values.
+        impl (str): the lowering: ``"auto"`` (the default: ``"branchless"``),
+            ``"switch"`` (fluid's graph) or ``"branchless"`` (one table lookup).
+            All give the same values.
 
     Returns:
         The lr, as every family function (see :mod:`paddle_lr.schedules`).

@@ -77,7 +77,7 @@ class Schedule:
         begin: the counter value the first run sees when this schedule creates
             the counter (1 for ``noam_decay``, 0 for the others).
         impls: the names of the graph lowerings ``build`` accepts through ``impl=``
-            (may be a live view, so that a lowering added later shows).
+            (``"auto"``, the default, first).
         options: arguments that choose how the graph is built, not what it
             computes (``impl``); the reference and the twin ignore them.
         summary: what it computes, in one line (for the docs table).
@@ -152,8 +152,8 @@ def register_module(module_name: str, **fields: Any) -> Schedule:
     """
     module = sys.modules[module_name]
     lowerings = getattr(module, "LOWERINGS", None)
-    if lowerings is not None:  # impl name -> lowering; a live view, so lowerings added later show
-        fields = {"impls": lowerings.keys(), "options": ("impl",), **fields}
+    if lowerings is not None:  # impl name -> lowering; "auto" (the default) picks one of them
+        fields = {"impls": ("auto", *lowerings), "options": ("impl",), **fields}
     return register(Schedule(
         name=module.NAME,
         build=getattr(module, module.NAME),

@@ -24,8 +24,9 @@ Two lowerings of the same schedule, bit-identical to :func:`paddle_lr.lr_at`:
     computed in the graph (from the float32 step) and selected with ``where``.
 
 ``impl="auto"`` (default)
-    ``switch`` up to :data:`paddle_lr.schedules.lowerings.SWITCH_MAX_CASES`
-    boundaries, ``branchless`` past it.
+    ``branchless``, at every count: the cheapest bit-identical lowering
+    (:mod:`paddle_lr.schedules.lowerings`; against fluid 1.8.5's own graph in
+    benchmarks/RESULTS.md).
 
 What runs where: the counter, its increment and cast, and the constants the
 switch compares the step with are created on the CPU place (see
@@ -71,9 +72,8 @@ def exponential_with_warmup_decay(
         values (list[float]): ``len(boundaries) + 1`` values.
         warmup_iter (float): warmup length in steps (>= 0; 0 disables it; may be fractional).
         warmup_factor (float): the multiplier at step 0 of the warmup (>= 0).
-        impl (str): ``"switch"`` (the original graph), ``"branchless"``, or
-            ``"auto"``: the switch up to ``SWITCH_MAX_CASES`` (100) boundaries,
-            branchless past it.
+        impl (str): ``"auto"`` (the default: ``"branchless"``), ``"switch"``
+            (the original graph) or ``"branchless"``; the same values.
 
     Returns:
         The float32 [1] learning-rate tensor, to pass to :class:`paddle_lr.Momentum`.

@@ -11,6 +11,14 @@ timing (default)
     all in one process, in interleaved rounds (:func:`paddle_lr.bench.harness.measure`);
     the table ends with the issue's targets as ratios of this run, PASS or FAIL,
     and the arithmetic schedules' step ratios against Paddle's own.
+``--fluid PY``
+    (timing) the same configurations also built with fluid 1.8.5 itself, in a
+    child process run by ``PY`` (a Python 3.5-3.8 with ``paddlepaddle==1.8.5``;
+    ``tools/fluid18/bench_fluid.py``), timed in the same interleaved rounds
+    (each round here followed by one there; fluid with
+    ``use_program_cache=True``): each lowering's overhead over its runtime's
+    floor as a ratio to fluid's for the same schedule, and the check
+    "default ratio <= 1.0" (:mod:`paddle_lr.bench.fluid`).
 ``--scale``
     each (impl, boundaries) in a child process of its own, its resident memory
     polled and the child killed past ``--memory-limit-mb``: peak memory, build
@@ -24,6 +32,7 @@ import sys
 from .. import rules
 from ..bench import harness
 from ..bench.cases import ARITHMETIC_IMPLS, IMPLS, WORKLOADS
+from ..bench.fluid import FluidError
 from ..bench.report import TARGETS, evaluate_targets, format_scale, format_table
 from ._cli import ArgumentParser, UsageError, run
 
@@ -64,6 +73,9 @@ def _main(argv):
     parser.add_argument("--profile", type=int, default=0, metavar="RUNS",
                         help="timing: then profile RUNS runs of each configuration, rebuilt in a child process "
                              "(operators, kernels and copies per run)")
+    parser.add_argument("--fluid", metavar="PY", default=None,
+                        help="timing: also run the configurations on fluid 1.8.5, in a child process of the "
+                             "Python PY (with paddlepaddle==1.8.5), and compare each overhead with fluid's")
     parser.add_argument("--memory-limit-mb", type=float, default=6000.0,
                         help="--scale: kill a child whose resident memory passes this (default 6000)")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="--scale: kill a child after this long (default 300)")
@@ -77,6 +89,8 @@ def _main(argv):
         if not paddle.is_compiled_with_cuda() or paddle.device.cuda.device_count() < 1:
             raise UsageError("--place: gpu needs a CUDA build of Paddle and a visible GPU; this Paddle "
                              f"{'is a CPU build' if not paddle.is_compiled_with_cuda() else 'sees no GPU'}")
+    if args.fluid is not None and args.scale:
+        raise UsageError("--fluid: compares the timing mode's overheads; it does not apply to --scale")
     if args.scale:
         boundaries = _counts(args.boundaries or SCALE_BOUNDARIES)
         records = harness.scale(args.impls or list(SCALE_IMPLS), boundaries, args.memory_limit_mb,
@@ -97,7 +111,22 @@ def _main(argv):
     if repeats < 1 or runs < 1 or budget <= 0:
         raise UsageError("paddle-lr-bench: --repeats, --runs and --round-budget-ms must be positive")
     rules.integer("--instances", args.instances, low=1, high=MAX_INSTANCES)
-    records = harness.measure(
+    try:
+        records = _measure(args, repeats, runs, budget, boundaries, quick)
+    except FluidError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(records, indent=1))
+        return 0
+    import paddle
+
+    print(f"paddle {paddle.__version__}, {args.place.upper()} place, median of interleaved runs (us)")
+    print(format_table(records, repeats * runs * args.instances))
+    return 0
+
+
+def _measure(args, repeats, runs, budget, boundaries, quick):
+    return harness.measure(
         args.impls or list(IMPLS),
         args.workloads,
         boundaries,
@@ -109,15 +138,8 @@ def _main(argv):
         instances=args.instances,
         place=args.place,
         profile_runs=args.profile,
+        fluid_python=args.fluid,
     )
-    if args.json:
-        print(json.dumps(records, indent=1))
-        return 0
-    import paddle
-
-    print(f"paddle {paddle.__version__}, {args.place.upper()} place, median of interleaved runs (us)")
-    print(format_table(records, repeats * runs * args.instances))
-    return 0
 
 
 def main(argv=None):
@@ -128,7 +150,10 @@ def main(argv=None):
     "instance_step_us", "place", "profile"}`` (``profile``: None, or with
     ``--profile`` ``{"runs", "ops", "kernels", "copies"}`` per run; with
     ``--scale``: no ``instance_step_us`` nor ``profile``, and ``peak_rss_mb``,
-    ``watched_peak_mb``, ``threads``, ``killed``, ``wall_s``);
+    ``watched_peak_mb``, ``threads``, ``killed``, ``wall_s``; every record
+    names the ``paddle`` version that ran it: with ``--fluid`` the fluid 1.8.5
+    records follow, named ``fluid185_<kind>``, their profile counted by
+    ``fluid.profiler`` with ``ops_by_type`` besides);
     otherwise a table with each configuration's overhead over ``floor`` and the issue's targets as ratios,
     each with PASS or FAIL. Times are medians of the timed ``Executor.run``
     calls (``lrscheduler`` includes its ``step()``).

@@ -15,11 +15,10 @@ import paddle
 from tqdm import tqdm
 
 from .. import rules
-from ..schedules.lowerings import auto_lowering
+from ..schedules.lowerings import AUTO, IMPLS
 from ..config import build_lr, reference_lr, schedule_spec, warmup_iters, with_impl
 from ..schedules import registry
 from ..planning import scale_for_batch
-from ..schedules.lowerings import IMPLS
 from ._cli import ArgumentParser, add_config_args, load_config_args, run
 
 __all__ = ["PROG", "main", "run_graph"]
@@ -139,7 +138,7 @@ def _kernels(config):
 def _impl_label(config):
     """The lowering built, in words: for the R-CNN schedule ``lr_impl`` (``auto`` resolved), each spec schedule's ``impl``."""
     if config.get("schedule") is None:
-        return auto_lowering(len(config.lr_steps)) if config.lr_impl == "auto" else config.lr_impl
+        return AUTO if config.lr_impl == "auto" else config.lr_impl
     impls, spec = [], config.schedule
     while isinstance(spec, dict):
         if "impl" in spec["args"]:
