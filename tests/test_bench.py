@@ -11,8 +11,9 @@ from paddle_lr.bench import cases, harness, report
 from paddle_lr.tools import bench
 
 KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
-        "instance_step_us", "place", "profile", "paddle"}
-SCALE_KEYS = KEYS - {"instance_step_us", "profile"} | {"peak_rss_mb", "watched_peak_mb", "threads", "killed", "wall_s"}
+        "instance_step_us", "place", "profile", "paddle", "process_peak_mb"}
+SCALE_KEYS = KEYS - {"instance_step_us", "profile", "process_peak_mb"} | {"peak_rss_mb", "watched_peak_mb", "threads",
+                                                                          "killed", "wall_s"}
 
 
 def test_quick_json_records(capsys):

@@ -192,7 +192,9 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
             ``profile_runs`` > 0).
 
     Returns:
-        list[dict]: one record per configuration.
+        list[dict]: one record per configuration, with ``process_peak_mb``:
+        the peak resident memory of the process that ran it (this one, or the
+        fluid child), all its configurations alive together.
     """
     import paddle
 
@@ -236,7 +238,11 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
                     print(f"profiling {first.impl} {first.workload} {first.boundaries}", file=log, flush=True)
                 profile = profile_one(first.impl, first.workload, first.boundaries, profile_runs, place)
             records.append(_record(group, profile))
-        return records + fluid_records
+        import resource
+
+        # All the configurations live in this process: its peak is an upper bound for each.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return [dict(rec, process_peak_mb=peak) for rec in records] + fluid_records
     finally:
         if child:
             child.close()

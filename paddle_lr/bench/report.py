@@ -244,6 +244,11 @@ def format_fluid(records) -> str:
             f"  {r['workload']:8s} {r['impl']:{width}s} {r['boundaries']:6d} {r['floor_us']:8.1f} {r['step_us']:8.1f} "
             f"{r['overhead_us']:8.1f} {r['fluid_floor_us']:8.1f} {r['fluid_step_us']:8.1f} "
             f"{r['fluid_overhead_us']:8.1f} {ratio}{ops}" + ("  (default)" if r["default"] else ""))
+    ours = [r["process_peak_mb"] for r in records if "process_peak_mb" in r and not r["impl"].startswith(FLUID_PREFIX)]
+    theirs = [r["process_peak_mb"] for r in records if "process_peak_mb" in r and r["impl"].startswith(FLUID_PREFIX)]
+    if ours and theirs:
+        lines.append(f"peak resident memory, every configuration alive: this process {max(ours):.0f} MB, "
+                     f"the fluid 1.8.5 child {max(theirs):.0f} MB")
     failed = [r for r in rows if r["default"] and not (r["ratio"] is not None and r["ratio"] <= FLUID_BOUND)]
     verdict = fluid_check(rows)
     if verdict is not None:

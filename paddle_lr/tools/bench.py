@@ -151,7 +151,8 @@ def main(argv=None):
     ``--profile`` ``{"runs", "ops", "kernels", "copies"}`` per run; with
     ``--scale``: no ``instance_step_us`` nor ``profile``, and ``peak_rss_mb``,
     ``watched_peak_mb``, ``threads``, ``killed``, ``wall_s``; every record
-    names the ``paddle`` version that ran it: with ``--fluid`` the fluid 1.8.5
+    names the ``paddle`` version that ran it and, in the timing mode, the
+    ``process_peak_mb`` of the process that ran it: with ``--fluid`` the fluid 1.8.5
     records follow, named ``fluid185_<kind>``, their profile counted by
     ``fluid.profiler`` with ``ops_by_type`` besides);
     otherwise a table with each configuration's overhead over ``floor`` and the issue's targets as ratios,

@@ -23,7 +23,8 @@ protocol is one JSON object per line:
    one per config: ``impl``, ``workload``, ``boundaries``, ``step_us`` (the
    median over every instance's runs), ``build_ms``, ``first_run_ms``,
    ``ops`` (the program's ops, sub-blocks included), ``runs``, ``isolated``
-   (false), ``instance_step_us``, ``place``, ``paddle``; and with ``N > 0`` a ``profile``: the
+   (false), ``instance_step_us``, ``place``, ``paddle``, ``process_peak_mb``
+   (this process's peak resident memory, every config alive); and with ``N > 0`` a ``profile``: the
    operators run per run, counted by ``fluid.profiler`` over ``N`` more runs,
    by type, and the memory copies per run (its ``GpuMemcpy`` count); then exits.
 
@@ -179,6 +180,8 @@ def profile(config, runs):
 
 
 def record(group, profile_runs):
+    import resource
+
     first = group[0]
     pooled = [t for c in group for t in c.samples]
     return {
@@ -189,6 +192,7 @@ def record(group, profile_runs):
         "ops": first.ops, "runs": len(pooled), "isolated": False,
         "instance_step_us": [statistics.median(c.samples) * 1e6 for c in group],
         "paddle": paddle.__version__, "place": "cpu",
+        "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "profile": profile(first, profile_runs) if profile_runs else None,
     }
 
