@@ -23,6 +23,7 @@ import tempfile
 import time
 
 from . import cases
+from .proc import rss_kb
 
 __all__ = ["PREFIX", "SCRIPT", "FluidError", "FluidChild", "fluid_impl", "specs"]
 
@@ -89,8 +90,6 @@ class FluidChild:
 
     def _ask(self, message):
         """Send one message and wait for the answer line, watching the child's memory and time."""
-        from .harness import _rss_kb
-
         try:
             self.proc.stdin.write(json.dumps(message) + "\n")
             self.proc.stdin.flush()
@@ -107,7 +106,7 @@ class FluidChild:
                 if "error" in answer:
                     raise self._fail(f"failed: {answer['error']}")
                 return answer
-            if _rss_kb(self.proc.pid) > self.memory_limit_mb * 1024:
+            if rss_kb(self.proc.pid) > self.memory_limit_mb * 1024:
                 raise self._fail(f"passed {self.memory_limit_mb} MB resident and was stopped")
             if time.monotonic() - start > self.timeout_s:
                 raise self._fail(f"did not answer within {self.timeout_s:.0f} s and was stopped")

@@ -22,6 +22,7 @@ import sys
 import time
 
 from . import cases
+from .proc import rss_kb
 
 __all__ = ["ISOLATE_OPS", "measure", "scale", "scale_one", "profile_one", "Config"]
 
@@ -279,17 +280,6 @@ def _time_rounds(paddle, configs, rounds, runs, round_budget_s, child=None):
 
 # -- scale: one child process per case --------------------------------------------------
 
-def _rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def _child(impl, boundaries, timed_runs, place="cpu"):
     """In the child: build, first run, ``timed_runs`` runs; print one JSON record."""
     import resource
@@ -319,7 +309,7 @@ def _watched(code, memory_limit_mb, timeout_s):
                             text=True, env=env)
     peak, killed, start = 0, None, time.monotonic()
     while proc.poll() is None:
-        rss = _rss_kb(proc.pid)
+        rss = rss_kb(proc.pid)
         peak = max(peak, rss)
         if rss > memory_limit_mb * 1024:
             killed = f"resident memory past {memory_limit_mb} MB"
