@@ -298,7 +298,7 @@ def test_ppdet_defaults(tmp_path):
     cfg = _ppdet(tmp_path, "LearningRate: {}\n")
     assert cfg.schedule == _spec("linear_lr_warmup", learning_rate=_spec(
         "piecewise_decay", boundaries=[60000, 80000], values=[0.01, 0.01 * 0.1, 0.01 * 0.1], impl="auto"),
-        warmup_steps=500.0, start_lr=0.01 * (1.0 / 3), end_lr=0.01, impl="switch")
+        warmup_steps=500.0, start_lr=0.01 * (1.0 / 3), end_lr=0.01, impl="auto")
     assert (cfg.optimizer, cfg.momentum, cfg.weight_decay, cfg.clip_grad_by_norm) == ("Momentum", 0.9, 0.0001, None)
 
 

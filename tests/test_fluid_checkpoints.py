@@ -57,6 +57,23 @@ def renamed_seed(learning_rate, boundaries, values, warmup_iter, warmup_factor):
     return lr
 
 
+def as_fluid_built(spec):
+    """The spec with ``impl="switch"`` wherever the schedule has lowerings: fluid's ops as they were.
+
+    fluid's combined files (save_combine) hold no names, only fluid's persistables in its order, the
+    Switch's lr variable among them; they fit the program fluid ran, not the default branch-free lookup
+    (whose tables stand for that variable), which refuses them in one line.
+    """
+    from paddle_lr.schedules.registry import REGISTRY
+
+    args = dict(spec["args"])
+    if isinstance(args.get("learning_rate"), dict):
+        args["learning_rate"] = as_fluid_built(args["learning_rate"])
+    if "impl" in REGISTRY[spec["fn"]].options:
+        args["impl"] = "switch"
+    return dict(spec, args=args)
+
+
 class Program:
     """A case's program built with paddle_lr, in its own scope; ``source`` says where its lr comes from."""
 
@@ -73,7 +90,7 @@ class Program:
             self.loss = paddle.mean(paddle.square(out - y))
             spec = record["schedule"]
             self.lr = (renamed_seed(**spec["args"]) if source == "renamed"
-                       else familykit.build_nodes(spec)[-1][1])
+                       else familykit.build_nodes(as_fluid_built(spec))[-1][1])
             optimizer = getattr(paddle_lr, MANIFEST["optimizers"][record["optimizer"]])
             optimizer(self.lr, regularization=paddle_lr.L2Decay(MANIFEST["l2_decay"]),
                       **MANIFEST["optimizer_args"][record["optimizer"]]).minimize(self.loss)
