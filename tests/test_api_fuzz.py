@@ -84,7 +84,9 @@ def _call_schedule(name, args):
 
 
 def _accepted_is_sound(name, args):
-    numeric = [(k, x) for k, v in args.items() if k != "boundaries" for x in (v if isinstance(v, list) else [v])]
+    optional = {p.name for p in inspect.signature(REGISTRY[name].build).parameters.values() if p.default is None}
+    numeric = [(k, x) for k, v in args.items() if k != "boundaries" for x in (v if isinstance(v, list) else [v])
+               if not (x is None and k in optional)]  # None: the argument's own default
     if _call_schedule(name, args):
         assert not any(_bad_number(v, k in DIVISORS) for k, v in numeric), f"{name}{args}: accepted a bad value"
         spec = {"fn": name, "args": args}
