@@ -16,14 +16,17 @@ point. The points are:
 ``final:N``
     the same while writing ``final/`` (``N`` is ``max_iter``).
 
-Unset (the normal case), nothing happens.
+Unset (the normal case), nothing happens. ``PADDLE_LR_FAULT_SIGNAL=INT`` (or
+``TERM``) sends that signal instead of ``SIGKILL``: Ctrl-C or a scheduler's
+SIGTERM at the same exact point.
 """
 import os
 import signal
 
-__all__ = ["ENV", "armed", "kill", "point"]
+__all__ = ["ENV", "SIGNAL_ENV", "armed", "kill", "point"]
 
 ENV = "PADDLE_LR_FAULT_AT"
+SIGNAL_ENV = "PADDLE_LR_FAULT_SIGNAL"
 
 
 def armed(name, iteration):
@@ -40,12 +43,12 @@ def armed(name, iteration):
 
 
 def kill():
-    """Send ``SIGKILL`` to this process.
+    """Send ``SIGKILL`` (or ``PADDLE_LR_FAULT_SIGNAL``'s signal) to this process.
 
     Returns:
-        Never returns.
+        Never returns under SIGKILL; the signal's handler takes over for another.
     """
-    os.kill(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.Signals[f"SIG{os.environ.get(SIGNAL_ENV, 'KILL')}"])
 
 
 def point(name, iteration):

@@ -87,12 +87,32 @@ def write_snapshot(directory, iteration, config, mode, save, point="snapshot"):
     old = directory.with_name(f".{directory.name}.old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save(tmp)
-    fault.point(point, iteration)
+    try:
+        save(tmp)
+        fault.point(point, iteration)
+        _write_manifest(tmp, iteration, config, mode)
+    except BaseException as exc:  # a full disk, Ctrl-C: no temporary directory is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a write that failed says where
+            raise OSError(exc.errno, exc.strerror or str(exc), str(tmp)) from None
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        os.rename(directory, old)
+    os.rename(tmp, directory)
+    _fsync_dir(directory.parent)
+    shutil.rmtree(old, ignore_errors=True)
+    return directory
+
+
+def _write_manifest(tmp, iteration, config, mode):
     files = {}
     for path in sorted(tmp.iterdir()):
         _fsync_file(path)
-        files[path.name] = dict(bytes=path.stat().st_size, sha256=sha256(path))
+        size = path.stat().st_size
+        if size == 0:  # 3.3.1's program writer returns normally on a full disk, leaving 0 bytes
+            raise OSError(28, "0 bytes written (no space left on the device?)", str(path))
+        files[path.name] = dict(bytes=size, sha256=sha256(path))
     manifest = dict(
         format=FORMAT,
         iteration=iteration,
@@ -107,13 +127,6 @@ def write_snapshot(directory, iteration, config, mode, save, point="snapshot"):
         f.flush()
         os.fsync(f.fileno())
     _fsync_dir(tmp)
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        os.rename(directory, old)
-    os.rename(tmp, directory)
-    _fsync_dir(directory.parent)
-    shutil.rmtree(old, ignore_errors=True)
-    return directory
 
 
 def find_snapshot(path):

@@ -52,11 +52,15 @@ def truncate_log(path, iteration):
     path = pathlib.Path(path)
     kept = [r for r in read_log(path) if r["iter"] < iteration]
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in kept)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in kept)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: the log as it was, no temporary file
+        tmp.unlink(missing_ok=True)
+        raise
     return len(kept)
 
 

@@ -1,14 +1,21 @@
-"""What every tool shares: one-line errors with exit status 2, and cfg options."""
+"""What every tool shares: one-line errors with exit status 2, signals as one line, and cfg options."""
 import argparse
+import contextlib
 import logging
 import os
 import pathlib
+import signal
 import sys
+import threading
 import warnings
 
 from .. import rules
 
-__all__ = ["UsageError", "ArgumentParser", "add_config_args", "load_config_args", "new_directory", "run"]
+__all__ = ["UsageError", "ArgumentParser", "add_config_args", "load_config_args", "new_directory", "interrupt_note",
+           "run"]
+
+#: Exit statuses of a run ended by a signal, as a shell reports them (128 + the signal's number).
+_SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 class UsageError(Exception):
@@ -99,8 +106,54 @@ def _log_to_stdout():
     logger.propagate = False
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is, as Ctrl-C raises KeyboardInterrupt."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def interrupt_note(note):
+    """While the body runs, a Ctrl-C or SIGTERM line ends with ``note()`` (what is left to resume from).
+
+    Args:
+        note (callable): ``note() -> str``, called once, after the interrupt.
+
+    Yields:
+        None.
+    """
+    try:
+        yield
+    except (KeyboardInterrupt, _Terminated) as exc:
+        exc.note = note  # for run(), which prints the line
+        raise
+
+
+def _interrupted(signum, note):
+    line = f"interrupted by {signal.Signals(signum).name}"
+    if note is not None:
+        try:
+            line += f"; {note()}"
+        except Exception as exc:  # the note reads files: never a traceback on the way out
+            line += f"; (what is left could not be read: {type(exc).__name__})"
+    print(f"error: {rules.one_line(line)}", file=sys.stderr)
+    return _SIGNAL_EXIT[signum]
+
+
+def _os_error(exc):
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{where}: {exc.strerror or exc}" if where else str(exc.strerror or exc)
+
+
 def run(main, argv=None):
-    """Run a tool's body; a :class:`ConfigError` or :class:`UsageError` exits 2 with one line.
+    """Run a tool's body: one line for every way it can fail, and an exit status.
+
+    A :class:`ConfigError` or :class:`UsageError` exits 2; an ``OSError`` (no
+    space, read-only, permission) exits 2 naming the path; Ctrl-C exits 130 and
+    SIGTERM 143, each with one line (and the tool's :func:`interrupt_note`),
+    never a traceback.
 
     Args:
         main (callable): ``main(argv) -> int or None``.
@@ -116,8 +169,21 @@ def run(main, argv=None):
     _log_to_stdout()
     warnings.formatwarning = _format_warning
     warnings.filterwarnings("default", category=rules.ScheduleWarning)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    # Paddle's own SIGTERM handler prints a C++ traceback; this one raises where the program is.
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return main(sys.argv[1:] if argv is None else argv) or 0
     except (rules.ConfigError, UsageError) as exc:
         print(f"error: {rules.one_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: {rules.one_line(_os_error(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        return _interrupted(signal.SIGINT, getattr(exc, "note", None))
+    except _Terminated as exc:
+        return _interrupted(signal.SIGTERM, getattr(exc, "note", None))
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)

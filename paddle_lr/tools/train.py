@@ -7,11 +7,13 @@ Static graph by default; ``--dygraph`` trains the same model with the dygraph
 twin of the schedule, under ``paddle.DataParallel`` when started with
 ``python -m paddle.distributed.launch --nproc_per_node N``.
 """
+import warnings
+
 import paddle
 
 from .. import rules
-from ..demo import training
-from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run
+from ..demo import snapshot, training
+from ._cli import ArgumentParser, UsageError, add_config_args, interrupt_note, load_config_args, run
 
 __all__ = ["PROG", "main"]
 
@@ -44,6 +46,18 @@ def _parser():
     return parser
 
 
+def _resume_from(output):
+    """What an interrupted run leaves to resume from, for its one line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", snapshot.SnapshotWarning)
+        try:
+            directory, manifest = snapshot.find_snapshot(output)
+        except snapshot.SnapshotError:
+            return f"no complete snapshot in {output}"
+    return (f"the last complete snapshot is {directory} (iteration {manifest['iteration']}); "
+            f"resume with --resume {output}")
+
+
 def _main(argv):
     args = _parser().parse_args(argv)
     rules.path_text("--output", args.output)
@@ -59,8 +73,9 @@ def _main(argv):
     for flag, given in (("--trust-checkpoint", args.trust_checkpoint), ("--replace-log", args.replace_log)):
         if given and args.resume is None:
             raise UsageError(f"{PROG}: {flag} needs --resume")
-    training.train(config, args.output, resume=args.resume, dygraph=args.dygraph, eval_only=args.eval_only,
-                   trust_checkpoint=args.trust_checkpoint, replace_log=args.replace_log)
+    with interrupt_note(lambda: _resume_from(args.output)):
+        training.train(config, args.output, resume=args.resume, dygraph=args.dygraph, eval_only=args.eval_only,
+                       trust_checkpoint=args.trust_checkpoint, replace_log=args.replace_log)
     return 0
 
 
