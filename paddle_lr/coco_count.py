@@ -1,5 +1,4 @@
 """Counting the images of a COCO-format annotation file, for epochs in the tools."""
-import json
 import os
 
 from . import rules
@@ -23,13 +22,7 @@ def count_images(path, name="ann"):
     Raises:
         ConfigError: one line when the file cannot be read, is not JSON or has no ``images`` list.
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as exc:
-        raise rules.ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise rules.ConfigError(f"{name}: {path} is not JSON: {exc}") from None
+    data = rules.read_json(name, path, max_bytes=rules.MAX_ANNOTATION_BYTES)
     images = data.get("images") if isinstance(data, dict) else None
     if not isinstance(images, list):
         raise rules.ConfigError(f"{name}: {path} has no 'images' list, not a COCO annotation file")

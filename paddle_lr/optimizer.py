@@ -71,6 +71,7 @@ def _check_weight_decay(name, value):
 
 
 def _check_lr_tensor(tensor):
+    ir.check_current_program("learning_rate", tensor)
     if tensor.dtype != paddle.float32:
         raise rules.ConfigTypeError(
             f"learning_rate: a tensor learning rate must be float32, got {tensor.dtype}"

@@ -33,6 +33,7 @@ __all__ = [
     "MAX_IMAGES",
     "MAX_SEED",
     "MAX_TEXT_BYTES",
+    "MAX_ANNOTATION_BYTES",
     "shown",
     "one_line",
     "real",
@@ -44,6 +45,7 @@ __all__ = [
     "boolean",
     "choice",
     "optional_text",
+    "variable_name",
     "exactly_one",
     "required_with",
     "increasing_steps",
@@ -54,8 +56,11 @@ __all__ = [
     "check_schedule",
     "warn_schedule",
     "path_text",
+    "memory_bytes",
+    "fits_in_memory",
     "open_regular",
     "read_regular",
+    "read_json",
 ]
 
 FLOAT32_EXACT_STEPS = 2 ** 24
@@ -88,10 +93,9 @@ shapes dataset is capped at 10**6 per split (MAX_IMAGES // 1000)."""
 MAX_SEED = 2 ** 32 - 1
 """The largest random seed numpy's legacy seeding accepts."""
 MAX_TEXT_BYTES = 64 * 2 ** 20
-"""The largest text file read whole (a cfg, a COCO annotation file, a snapshot
-manifest), bytes: COCO 2017's train annotations are 448 MiB, so a larger
-annotation file goes through ``max_bytes`` of its own; a cfg or a manifest is
-a few KiB."""
+"""The largest cfg or snapshot manifest read, bytes (they are a few KiB)."""
+MAX_ANNOTATION_BYTES = 4 * 2 ** 30
+"""The largest COCO annotation file read, bytes (COCO 2017's train annotations are 448 MiB)."""
 
 
 class _Shown(reprlib.Repr):
@@ -330,6 +334,30 @@ def optional_text(name, value):
     """
     if value is not None and not isinstance(value, str):
         raise ConfigTypeError(f"{name}: must be a string, got {shown(value)}")
+    return value
+
+
+def variable_name(name, value):
+    """An optional variable name that stays inside a checkpoint directory when used as a file name.
+
+    Paddle's ``save_vars``/``save_persistables`` write each variable to
+    ``<dirname>/<its name>``: a name with a ``..`` component or a leading ``/``
+    would be written outside the directory. ``/`` inside a name (a
+    subdirectory) is allowed, as Paddle allows it.
+
+    Args:
+        name (str): the argument name, for the message.
+        value: a string or None.
+
+    Returns:
+        str or None: ``value``.
+    """
+    value = optional_text(name, value)
+    if value is not None and (value == "" or value.startswith("/") or ".." in value.split("/") or "\0" in value):
+        raise ConfigError(
+            f"{name}: must be a variable name that stays inside a checkpoint directory as a file name "
+            f"(not empty, no leading '/', no '..' part), got {shown(value)}"
+        )
     return value
 
 
@@ -737,3 +765,63 @@ def read_regular(name, path, *, max_bytes=None):
     if max_bytes is not None and len(data) > max_bytes:
         raise ConfigError(f"{name}: must be at most {max_bytes} bytes, got {str(path)!r}, which grew past it")
     return data
+
+
+def memory_bytes():
+    """The machine's physical memory, bytes (what a single tensor can at most occupy).
+
+    Returns:
+        int: the bytes, or 2**63 - 1 where the system does not say.
+    """
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return 2 ** 63 - 1
+
+
+def fits_in_memory(name, shape, itemsize):
+    """A tensor shape whose bytes the machine's memory can hold, checked before anything allocates it.
+
+    Args:
+        name (str): the argument name, for the message.
+        shape (list[int]): checked whole numbers >= 0.
+        itemsize (int): bytes per element.
+
+    Returns:
+        list[int]: ``shape``.
+
+    Raises:
+        ConfigError: the tensor would need more bytes than the machine's memory
+            (Paddle would corrupt its heap or crash allocating it).
+    """
+    need = math.prod(shape) * itemsize
+    have = memory_bytes()
+    if need > have:
+        raise ConfigError(
+            f"{name}: must fit in this machine's memory ({have} bytes), got {shown(shape)}, which needs {need} bytes"
+        )
+    return shape
+
+
+def read_json(name, path, *, max_bytes):
+    """The JSON value of a regular file of at most ``max_bytes`` (:func:`read_regular`'s rules).
+
+    Args:
+        name (str): the key, argument or role of the file, for the message.
+        path (str or os.PathLike): the file.
+        max_bytes (int): the most bytes it may hold.
+
+    Returns:
+        the decoded value.
+
+    Raises:
+        ConfigError: as :func:`read_regular`; not UTF-8 JSON, or nested past the parser's depth.
+    """
+    import json
+
+    data = read_regular(name, path, max_bytes=max_bytes)
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        text = "nested too deeply" if isinstance(exc, RecursionError) else one_line(exc)
+        raise ConfigError(f"{name}: {path} is not JSON: {text}") from None

@@ -104,11 +104,8 @@ def _parse_yaml(text, where):
 
 def _read_text(path):
     """The UTF-8 text of a config file (a leading BOM is dropped); one line on failure."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise rules.ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
+    # a FIFO or a device (/dev/zero) is refused before it is read, and the size is bounded
+    data = rules.read_regular("config", path, max_bytes=rules.MAX_TEXT_BYTES)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

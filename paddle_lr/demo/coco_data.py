@@ -6,7 +6,6 @@ targets. :func:`batch_indices` gives the images of iteration ``i`` as a pure
 function of ``(seed, i)``: a run resumed at any iteration reads the same
 batches as an uninterrupted one, with no sampler state to save.
 """
-import json
 import pathlib
 
 import numpy as np
@@ -22,6 +21,21 @@ _STD = np.float32(0.25)
 # The heatmap Gaussian's sigma is this fraction of the box side (in grid cells).
 _SIGMA_FRACTION = 1.0 / 6.0
 _MIN_SIGMA = 0.5
+
+
+def _read_image(path, image_size):
+    """An image as float32 RGB pixels in [0, 1] resized to ``image_size``, and its scale; one line on failure."""
+    with rules.open_regular("dataset_dir", path) as f:  # missing, a FIFO, a directory: one line
+        try:
+            with Image.open(f) as im:
+                im = im.convert("RGB")
+                sx, sy = im.width / image_size, im.height / image_size
+                if im.size != (image_size, image_size):
+                    im = im.resize((image_size, image_size), Image.BILINEAR)
+                pixels = np.asarray(im, dtype=np.float32) / np.float32(255)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:  # not an image, a broken one
+            raise rules.ConfigError(f"dataset_dir: {path} is not a readable image ({rules.one_line(exc)})") from None
+    return pixels, sx, sy
 
 
 class CocoDetection:
@@ -46,11 +60,14 @@ class CocoDetection:
     def __init__(self, root, split, image_size, stride):
         root = pathlib.Path(root)
         self.annotation_file = root / "annotations" / f"instances_{split}.json"
-        try:
-            with open(self.annotation_file, encoding="utf-8") as f:
-                coco = json.load(f)
-        except OSError as exc:
-            raise rules.ConfigError(f"dataset_dir: cannot read {self.annotation_file}: {exc.strerror}") from None
+        coco = rules.read_json("dataset_dir", self.annotation_file, max_bytes=rules.MAX_ANNOTATION_BYTES)
+        lists = ("images", "annotations", "categories")
+        if not isinstance(coco, dict) or not all(isinstance(coco.get(k), list) for k in lists):
+            raise rules.ConfigError(
+                f"dataset_dir: {self.annotation_file} must be a COCO annotation file with {', '.join(lists)} lists"
+            )
+        if not coco["images"] or not coco["categories"]:
+            raise rules.ConfigError(f"dataset_dir: {self.annotation_file} lists no images or no categories (an empty split)")
         if image_size % stride:
             raise rules.ConfigError(f"image_size: must be a multiple of {stride}, got {image_size}")
         self.image_size, self.stride = image_size, stride
@@ -70,12 +87,7 @@ class CocoDetection:
         self.mask = np.zeros((len(records), 1, grid, grid), dtype=np.float32)
         for n, record in enumerate(records):
             path = root / split / record["file_name"]
-            with Image.open(path) as im:
-                im = im.convert("RGB")
-                sx, sy = im.width / image_size, im.height / image_size
-                if im.size != (image_size, image_size):
-                    im = im.resize((image_size, image_size), Image.BILINEAR)
-                pixels = np.asarray(im, dtype=np.float32) / np.float32(255)
+            pixels, sx, sy = _read_image(path, image_size)
             self.images[n] = ((pixels - _MEAN) / _STD).transpose(2, 0, 1)
             self.scales[n] = (sx, sy)
             for label, (x, y, w, h) in boxes[record["id"]]:

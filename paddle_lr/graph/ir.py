@@ -20,6 +20,7 @@ import paddle
 from paddle.base import core, framework
 from paddle.tensor.creation import fill_constant
 
+from .. import rules
 from .backends import legacy as _legacy
 from .backends import pir as _pir
 
@@ -121,6 +122,36 @@ def is_static_value(x: Any) -> bool:
         bool: True for a ``pir.Value`` (PIR) or ``static.Variable`` (legacy).
     """
     return _backend.is_static_value(x)
+
+
+def check_current_program(name: str, x: Any) -> Any:
+    """A static value of the program being built (the default main program), refused otherwise.
+
+    A tensor of another program used here builds ops that read a value the
+    executor never finds (3.x: ``Not found key in IRMapping``, then an abort at
+    exit; 2.6: a segfault while building), so it is refused before any op is.
+    ``value.block.program`` names the program on both IRs.
+
+    Args:
+        name (str): the argument name, for the message.
+        x: a static value (:func:`is_static_value`).
+
+    Returns:
+        ``x``.
+
+    Raises:
+        ConfigError: ``x`` belongs to another program.
+    """
+    if x.block.program is not paddle.static.default_main_program():
+        try:
+            shown = x.name
+        except (AttributeError, ValueError, RuntimeError):  # a PIR value with no name
+            shown = "a tensor"
+        raise rules.ConfigError(
+            f"{name}: must be a tensor of the program being built (the default main program), "
+            f"got {shown} of another program (build it under the same program_guard)"
+        )
+    return x
 
 
 def step_counter(name: str, begin: int, step: int) -> Tuple[Any, bool]:

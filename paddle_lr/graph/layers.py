@@ -150,10 +150,11 @@ def create_global_var(
     """
     shape = _shape("shape", shape)
     dtype = _dtype("dtype", dtype)
+    rules.fits_in_memory("shape", shape, np.dtype(dtype).itemsize)
     value = _value("value", value, dtype)
     persistable = rules.boolean("persistable", persistable)
     force_cpu = rules.boolean("force_cpu", force_cpu)
-    name = rules.optional_text("name", name)
+    name = rules.variable_name("name", name)
     if paddle.in_dynamic_mode():
         raise rules.ConfigError(
             "create_global_var: builds a static-graph variable, got dygraph mode "
@@ -203,6 +204,7 @@ def fill_constant(
     """
     shape = _shape("shape", [shape] if isinstance(shape, numbers.Integral) else shape)
     dtype = _dtype("dtype", dtype)
+    rules.fits_in_memory("shape", shape, np.dtype(dtype).itemsize)
     if not _is_tensor(value):
         value = _value("value", value, dtype)
     force_cpu = rules.boolean("force_cpu", force_cpu)

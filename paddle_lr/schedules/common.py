@@ -236,7 +236,7 @@ def learning_rate_arg(name, value):
         if value.dtype != paddle.float32:
             raise rules.ConfigTypeError(f"{name}: must be a float32 tensor, got dtype {value.dtype}")
         rules.lr_tensor_shape(name, value.shape)
-        return value
+        return ir.check_current_program(name, value)
     if isinstance(value, paddle.optimizer.lr.LRScheduler):
         spec_of(value, name)  # a twin of ours, or a one-line error
         if not paddle.in_dynamic_mode():
