@@ -95,8 +95,8 @@ def fifo(tmp_path):
 
 # tool, its arguments around the special file, the one line's start (the file named after it)
 SPECIAL_INPUTS = [
-    pytest.param("warmup_calc.py", lambda f: ["-c", str(f), "--batch", "16"], "error: config: must be a regular file, got",
-                 id="warmup_calc-c"),
+    pytest.param("warmup_calc.py", lambda f: ["-c", str(f), "--batch", "16", "--images", "1000"],
+                 "error: config: must be a regular file, got", id="warmup_calc-c"),
     pytest.param("plot_lr.py", lambda f: ["-c", str(f), "--out", "/nonexistent/x.png"],
                  "error: config: must be a regular file, got", id="plot_lr-c"),
     pytest.param("train.py", lambda f: ["-c", str(f)], "error: config: must be a regular file, got", id="train-c"),
@@ -118,7 +118,7 @@ def test_a_config_past_the_size_bound_is_refused(tmp_path):
     path = tmp_path / "big.yml"
     with open(path, "wb") as f:
         f.truncate(rules.MAX_TEXT_BYTES + 1)
-    done = run_tool("warmup_calc.py", ["-c", str(path), "--batch", "16"])
+    done = run_tool("warmup_calc.py", ["-c", str(path), "--batch", "16", "--images", "1000"])
     assert (done.returncode, done.stderr) == (
         2, f"error: config: must be at most {rules.MAX_TEXT_BYTES} bytes, got {str(path)!r} "
            f"of {rules.MAX_TEXT_BYTES + 1} bytes\n")
