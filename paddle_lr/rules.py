@@ -695,7 +695,7 @@ def path_text(name, value):
 
 
 def _os_error(name, path, exc):
-    return ConfigError(f"{name}: cannot read {str(path)!r}: {exc.strerror or exc}")
+    return ConfigError(f"{name}: cannot read {path}: {exc.strerror or exc}")
 
 
 def open_regular(name, path, *, max_bytes=None):
@@ -714,15 +714,13 @@ def open_regular(name, path, *, max_bytes=None):
         file: a binary file object open for reading.
 
     Raises:
-        ConfigError: one line: an empty path, no such file, not a regular file
+        ConfigError: one line: an empty path, no such file (``cannot read PATH: ...``), not a regular file
             (a FIFO, a device, a directory), larger than ``max_bytes``, or the
             operating system's refusal (permission).
     """
     text = path_text(name, path)
     try:
         fd = os.open(text, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise ConfigError(f"{name}: no such file, got {text!r}") from None
     except IsADirectoryError:
         raise ConfigError(f"{name}: must be a regular file, got {text!r} (a directory)") from None
     except OSError as exc:

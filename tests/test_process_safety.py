@@ -164,7 +164,7 @@ BROKEN = {
     "empty-split": (_edit_annotations(lambda c: (c["images"].clear(), c["annotations"].clear())),
                     "dataset_dir: " + ANN + " lists no images or no categories (an empty split)"),
     "missing-image": (lambda root: os.unlink(_first_image(root)),
-                      "dataset_dir: no such file, got '{image}'"),
+                      "dataset_dir: cannot read {image}: No such file or directory"),
     "image-not-an-image": (lambda root: _first_image(root).write_bytes(b"not a png"),
                            "dataset_dir: {image} is not a readable image (cannot identify image file "),
 }
