@@ -7,20 +7,23 @@ setup(
     "on paddlepaddle 2.6 (legacy IR) and 3.x (PIR), bit for bit",
     packages=find_packages(include=["paddle_lr", "paddle_lr.*"]),
     python_requires=">=3.9",
+    # The library: the schedules, optimizers, checkpoints and the config. Paddle comes
+    # with the cpu or gpu extra; the demo trainer and the tools' pictures with demo,
+    # the porting tool with tools.
     install_requires=[
         "numpy",
         "pyyaml>=5.1",
-        "tqdm",
-        "matplotlib",
-        "pycocotools",
-        "pillow",
-        "libcst",  # paddle-lr-port
     ],
     extras_require={
         # Exactly one of the two Paddle packages may be installed; a plain
         # install keeps whichever is already there.
         "cpu": ["paddlepaddle>=2.6,<4"],
         "gpu": ["paddlepaddle-gpu>=2.6,<4"],
+        # the demo trainer (tools/train.py: pillow, pycocotools, tqdm) and the tools'
+        # progress bars and pictures (show_lr: tqdm, plot_lr: matplotlib)
+        "demo": ["tqdm", "matplotlib", "pycocotools", "pillow"],
+        # paddle-lr-port (paddle_lr/tools/port.py) rewrites code with libcst
+        "tools": ["libcst"],
         # the tests and the house checks .ci/run makes (import-linter: the import contracts)
         "test": ["pytest", "hypothesis", "libcst", "import-linter"],
     },

@@ -9,10 +9,12 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 
 # paddlepaddle 2.6's libpaddle.so exports an older zlib into the global symbol
-# scope: a zlib user loaded after it (Pillow's PNG codec, the zlib module) binds
-# to that one and crashes. Loaded first, they keep their own zlib.
+# scope: a zlib user loaded after it (Pillow's PNG codec, matplotlib's savefig)
+# binds to that one and crashes (2.6.2: a PNG decoded after ``import paddle``
+# segfaults in inflateReset2). The standard library's zlib module, loaded
+# first, brings the system's libz, which they then all bind to; no PIL needed
+# (tests/test_install.py decodes a PNG after ``import paddle_lr, paddle``).
 import zlib  # noqa: E402,F401
-import PIL.Image  # noqa: E402,F401
 
 from .rules import ConfigError, ConfigTypeError, ScheduleWarning
 from .graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
