@@ -173,7 +173,7 @@ class TensorLearningRate:
     def _create_global_learning_rate(self):
         if self._lr_tensor is None:
             return super()._create_global_learning_rate()
-        self._learning_rate_map[paddle.static.default_main_program()] = self._lr_tensor
+        ir.set_program_lr(self, paddle.static.default_main_program(), self._lr_tensor)
         return None
 
     def minimize(self, loss: Any, startup_program: Any = None, parameters: Any = None,

@@ -27,6 +27,7 @@ from .backends import pir as _pir
 __all__ = [
     "is_pir",
     "ir_name",
+    "set_program_lr",
     "is_static_value",
     "step_counter",
     "persistable_float",
@@ -110,6 +111,17 @@ def axis_is_operand() -> bool:
     every run of the program; a persistable filled at startup avoids it.
     """
     return _backend.AXIS_IS_OPERAND
+
+
+def set_program_lr(optimizer: Any, program: Any, lr: Any) -> None:
+    """Make ``lr`` the learning rate ``optimizer`` uses in ``program`` (Paddle's private per-program map).
+
+    Paddle's optimizers keep their learning-rate variable per program in
+    ``_learning_rate_map`` (2.6 and 3.x alike; fluid's ERNIE set it by hand);
+    :class:`paddle_lr.TensorLearningRate` puts the schedule's tensor there in
+    place of the variable Paddle would create.
+    """
+    optimizer._learning_rate_map[program] = lr
 
 
 def is_static_value(x: Any) -> bool:
