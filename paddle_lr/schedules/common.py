@@ -32,6 +32,7 @@ import paddle
 from .. import rules
 from ..graph import ir
 from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
+from .lowerings import Lowering
 from .registry import INNER, spec_of
 from .twin import twin_for
 
@@ -254,8 +255,9 @@ def graph_or_twin(name, args, lower, begin=0):
     Args:
         name (str): the schedule's fluid name.
         args (dict): its checked arguments (with ``impl`` and the like, if any).
-        lower: ``lower(step, **graph_args)`` builds the graph from the float32 step
-            (from the int64 counter itself when ``lower.reads_counter`` is true).
+        lower (Lowering or callable): its ``build(step, **graph_args)`` builds the graph from
+            the float32 step (from the int64 counter itself when ``reads_counter``);
+            a plain function (a schedule's ``ops``) reads the float32 step.
         begin (int): the counter's begin, when this schedule creates it.
 
     Returns:
@@ -263,12 +265,13 @@ def graph_or_twin(name, args, lower, begin=0):
     """
     if paddle.in_dynamic_mode():
         return twin_for(name, args)
-    if getattr(lower, "reads_counter", False):  # a branch-free lookup: the raw int64 counter, no cast
+    lowering = lower if isinstance(lower, Lowering) else Lowering(lower)
+    if lowering.reads_counter:  # a branch-free lookup: the raw int64 counter, no cast
         step = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)
     else:
         step = decay_step_counter(begin)
     with ir.schedule_guard():
-        return lower(step, **args)
+        return lowering.build(step, **args)
 
 
 # -- what exponential_decay, natural_exp_decay and inverse_time_decay share --

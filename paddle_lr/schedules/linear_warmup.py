@@ -31,7 +31,7 @@ from .. import rules
 from ..graph import ir, tables
 from ..graph.switch import Switch
 from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
-from .lowerings import IMPLS, resolve_lowering
+from .lowerings import IMPLS, Lowering, resolve_lowering
 from .registry import register_module
 
 __all__ = ["linear_lr_warmup", "reference", "check"]
@@ -135,10 +135,9 @@ def _branchless(counter, learning_rate, warmup_steps, start_lr, end_lr):
     return tables.select(tables.append(ramp, learning_rate), tables.row(counter, thresholds))
 
 
-_branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, not the float32 step
 
-# impl name -> lower(step, learning_rate, warmup_steps, start_lr, end_lr); other lowerings add themselves here.
-LOWERINGS = {"switch": _switch, "branchless": _branchless}
+# impl name -> its Lowering: build(step or counter, learning_rate, warmup_steps, start_lr, end_lr).
+LOWERINGS = {"switch": Lowering(_switch), "branchless": Lowering(_branchless, reads_counter=True)}
 
 SCHEDULE = register_module(
     __name__,

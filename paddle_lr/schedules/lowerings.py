@@ -13,15 +13,32 @@
     no control flow: one lookup in persistable tables filled by the startup program.
 """
 
+import dataclasses
 import warnings
+from typing import Any, Callable
 
 from ..graph import ir
 from ..graph.switch import expected_memory
 from ..rules import ScheduleWarning
 
-__all__ = ["IMPLS", "AUTO", "SWITCH_MAX_CASES", "resolve_lowering"]
+__all__ = ["IMPLS", "AUTO", "SWITCH_MAX_CASES", "Lowering", "resolve_lowering"]
 
 IMPLS = ("auto", "switch", "branchless")
+
+
+@dataclasses.dataclass(frozen=True)
+class Lowering:
+    """One way to build a schedule's graph, and what it reads.
+
+    Attributes:
+        build: ``build(step, **args)``: the schedule's ops on the decay counter's
+            value, returning the float32 [1] lr.
+        reads_counter: ``build`` takes the raw int64 counter (a branch-free
+            lookup: no cast), not the float32 step.
+    """
+
+    build: Callable[..., Any]
+    reads_counter: bool = False
 
 AUTO = "branchless"
 """What ``impl="auto"`` (the default) builds, whatever the number of boundaries."""

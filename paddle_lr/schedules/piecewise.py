@@ -29,7 +29,7 @@ from .. import rules
 from ..graph import ir, tables
 from ..graph.switch import Switch
 from .common import F32, graph_or_twin, steps_f32
-from .lowerings import IMPLS, resolve_lowering
+from .lowerings import IMPLS, Lowering, resolve_lowering
 from .registry import register_module
 
 __all__ = ["piecewise_decay", "reference", "check"]
@@ -113,10 +113,9 @@ def _branchless(counter, boundaries, values):
     return tables.lookup(counter, tables.step_thresholds(boundaries), values)
 
 
-_branchless.reads_counter = True  # graph_or_twin hands it the int64 counter, not the float32 step
 
-# impl name -> lower(step, boundaries, values); other lowerings add themselves here.
-LOWERINGS = {"switch": _switch, "branchless": _branchless}
+# impl name -> its Lowering: build(step or counter, boundaries, values).
+LOWERINGS = {"switch": Lowering(_switch), "branchless": Lowering(_branchless, reads_counter=True)}
 
 SCHEDULE = register_module(
     __name__,
