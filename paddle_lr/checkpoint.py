@@ -386,19 +386,37 @@ def _fits(array, meta):
     return _shape_fits(array.shape, shape) and array.dtype.name == dtype
 
 
+#: The lr variables fluid's Switch graphs wrote (``piecewise_decay``; ``linear_lr_warmup`` over a number; the seed
+#: and ``linear_lr_warmup`` over a Switch), which a branch-free program's tables stand for: a combined file of
+#: fluid's holds them among the rest, unnamed, so only their count and place are known.
+_FLUID_SWITCH_LR = (("learning_rate",), ("learning_rate_warmup",), ("learning_rate", "learning_rate_warmup"))
+_LR_META = ((1,), "float32")
+
+
 def _combined_names(arrays, expected, taken):
-    """The program's names for a combined file's tensors, or None when no list of them fits."""
-    everything = set(expected.persistables)
+    """The names for a combined file's tensors, or None when no list of them fits.
+
+    For a branch-free program the names may include fluid's Switch lr variables (``_FLUID_SWITCH_LR``), which
+    the program does not hold; ``_drop_replaced`` drops them after the match.
+    """
+    everything = set(expected.persistables) - expected.tables
     parameters = set(expected.parameters)
     remaining = everything - taken
     groups = (everything, parameters, everything - parameters,
               remaining, remaining & parameters, remaining - parameters)
+    extras = [()]
+    if expected.tables:
+        extras += [names for names in _FLUID_SWITCH_LR if not set(names) & (everything | taken)]
     for group in groups:
-        if len(group) != len(arrays) or group & taken:
+        if group & taken:
             continue
-        for order in (expected.fluid_order(group), sorted(group)):
-            if all(_fits(a, expected.persistables[n]) for a, n in zip(arrays, order)):
-                return order
+        for extra in extras:
+            names = group | set(extra)
+            if len(names) != len(arrays):
+                continue
+            for order in (expected.fluid_order(names), sorted(names)):
+                if all(_fits(a, expected.persistables.get(n, _LR_META)) for a, n in zip(arrays, order)):
+                    return order
     return None
 
 
