@@ -34,7 +34,7 @@ def reference(steps, learning_rate, total_steps, skip_steps=None) -> np.ndarray:
     """The float32 values at the counter values ``steps``.
 
     >>> reference([0, 9, 10, 20], 0.1, 30, 10).tolist()
-    [0.10000000149011612, 0.10000000149011612, 0.07500000298023224, 0.02500000037252903]
+    [0.10000000149011612, 0.10000000149011612, 0.04999999701976776, 0.0]
     """
     s = steps_f32(steps)
     wave = scale_ref(cosf(scale_ref(s, math.pi / _period(total_steps, skip_steps))), 1.0, bias=1.0)
