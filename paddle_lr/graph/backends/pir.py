@@ -204,8 +204,8 @@ _WRITTEN_OPERAND = {"pd_op.assign_out_": 1, "pd_op.full_": 0, "pd_op.increment_"
 
 def written_names(program, role):
     """The persistable names that in-place ops of ``role`` write, in every block (``pd_op.if`` blocks included)."""
-    names = {op.result(0).id: op.attrs()["parameter_name"]
-             for op in program.global_block().ops if op.name() == "builtin.parameter"}
+    names = {op.result(0).id: op.attrs()["parameter_name" if op.name() == "builtin.parameter" else "name"]
+             for op in program.global_block().ops if _names_a_persistable(op)}
 
     def walk(block):
         for op in block.ops:
