@@ -22,26 +22,15 @@ from .graph.ir import clone_for_test
 from .graph.switch import Switch
 from .graph.layers import assign, create_global_var, fill_constant
 from .optimizer import SGD, Adam, AdamW, L2Decay, Momentum, RMSProp, set_gradient_clip
-from .schedules.warmup_piecewise import (
-    WarmupPiecewiseDecay,
-    boundary_values,
-    exponential_with_warmup_decay,
-    lr_at,
-    reload_tables,
-)
+from .schedules.warmup_piecewise import WarmupPiecewiseDecay, boundary_values, lr_at, reload_tables
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint, save_checkpoint
 from .schedules.registry import REGISTRY, Schedule
 from .schedules.twin import FluidScheduler
-from .schedules.piecewise import piecewise_decay
-from .schedules.exponential import exponential_decay
-from .schedules.natural_exp import natural_exp_decay
-from .schedules.inverse_time import inverse_time_decay
-from .schedules.polynomial import polynomial_decay
-from .schedules.cosine import cosine_decay
-from .schedules.noam import noam_decay
-from .schedules.linear_warmup import linear_lr_warmup
-from .schedules.cosine_skip import cosine_decay_with_skip
 from . import config
+
+# Every schedule's public function, by its fluid name (piecewise_decay, ..., exponential_with_warmup_decay):
+# the registry's, which holds every module of paddle_lr/schedules/.
+globals().update({name: schedule.build for name, schedule in REGISTRY.items()})
 
 __all__ = [
     "create_global_var",
@@ -60,22 +49,12 @@ __all__ = [
     "decay_step_counter",
     "boundary_values",
     "lr_at",
-    "exponential_with_warmup_decay",
     "reload_tables",
     "clone_for_test",
     "WarmupPiecewiseDecay",
     "REGISTRY",
     "Schedule",
     "FluidScheduler",
-    "piecewise_decay",
-    "exponential_decay",
-    "natural_exp_decay",
-    "inverse_time_decay",
-    "polynomial_decay",
-    "cosine_decay",
-    "noam_decay",
-    "linear_lr_warmup",
-    "cosine_decay_with_skip",
     "config",
     "ConfigError",
     "ConfigTypeError",
@@ -84,4 +63,5 @@ __all__ = [
     "save_checkpoint",
     "LoadedCheckpoint",
     "CheckpointError",
+    *REGISTRY,
 ]

@@ -132,7 +132,7 @@ def test_with_impl_reaches_every_lowering():
 
 
 BAD_SPECS = [
-    ({"fn": "nope"}, "schedule.fn: must be one of 'piecewise_decay'"),
+    ({"fn": "nope"}, "schedule.fn: must be one of 'cosine_decay'"),
     ([1, 2], "schedule: must be a mapping {fn: NAME, args: {...}}, got [1, 2]"),
     (_spec("piecewise_decay", boundaries=[6], values=[0.1]),
      "schedule: values: must hold len(boundaries) + 1 = 2 values, got 1"),

@@ -6,6 +6,7 @@ under PIR) the same programs are compared with the reference.
 """
 import ast
 import inspect
+import os
 import pathlib
 import re
 
@@ -19,7 +20,7 @@ from familykit import EXAMPLES, KERNEL_ULP, check_nodes, mismatch, run_graph, ru
 from paddle_lr.graph import ir
 from paddle_lr.schedules import common
 from paddle_lr.schedules.registry import (
-    REGISTRY, build, check_spec, counter_begin, markdown_table, reference_values, spec_of,
+    REGISTRY, build, check_spec, counter_begin, markdown_table, reference_values, spec_of, with_table,
 )
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "family.md"
@@ -203,7 +204,7 @@ def test_paddles_own_lr_scheduler_is_refused():
      "schedule.args: missing a required argument: 'decay_rate' for exponential_decay"),
     ({"fn": "exponential_decay", "args": {"learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5, "step": 1}},
      "schedule.args: got an unexpected keyword argument 'step' for exponential_decay"),
-    ({"fn": "exp_decay", "args": {}}, "schedule.fn: must be one of 'piecewise_decay', "),
+    ({"fn": "exp_decay", "args": {}}, "schedule.fn: must be one of 'cosine_decay', "),
     ({"fn": "cosine_decay", "args": [0.1, 10, 3]}, "schedule.args: must be a mapping, got [0.1, 10, 3]"),
     ({"fn": "cosine_decay", "args": {}, "name": "x"}, "schedule: unknown keys ['name'], expected fn and args"),
     ({"fn": "linear_lr_warmup", "args": {"learning_rate": {"fn": "piecewise_decay",
@@ -497,6 +498,10 @@ def test_dygraph_traps_as_documented(call, cls, theirs, ours):
 
 @pytest.mark.parametrize("doc", [DOCS, DOCS.parents[1] / "README.md"], ids=["docs-family", "readme"])
 def test_docs_table_is_the_registry(doc):
-    assert markdown_table() in doc.read_text(encoding="utf-8"), (
-        f"{doc.name}'s table is not the registry's: paste the output of "
-        "python -c 'from paddle_lr.schedules.registry import markdown_table; print(markdown_table())'")
+    text = doc.read_text(encoding="utf-8")
+    if os.environ.get("PADDLE_LR_WRITE_DOCS") == "1":
+        doc.write_text(with_table(text), encoding="utf-8")
+        text = doc.read_text(encoding="utf-8")
+    assert markdown_table() in text and with_table(text) == text, (
+        f"{doc.name}'s table is not the registry's: write it with "
+        "PADDLE_LR_WRITE_DOCS=1 python -m pytest tests/test_family_api.py -k docs_table")

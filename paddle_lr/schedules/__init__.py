@@ -14,19 +14,28 @@ Every family function (``piecewise_decay``, ``exponential_decay``, ...,
 
 A module holds the schedule's numpy ``reference`` (the values), its
 ``check``, its graph (``ops`` or its lowerings) and its public function, and
-ends with one :func:`~paddle_lr.schedules.registry.register_module` call.
-Importing this package imports every schedule module (below), in the order the
-registry, and so the docs table, lists them; the registry itself imports none.
+ends with one :func:`~paddle_lr.schedules.registry.register_module` call that
+also gives its argument kinds and example arguments. Importing this package
+imports every module in it (:func:`discover`): a new schedule is its module,
+found without a list; the registry keeps the schedules in the order of their
+names, and itself imports none of them.
 """
-from . import (  # noqa: F401  (each registers its schedule)
-    piecewise,
-    exponential,
-    natural_exp,
-    inverse_time,
-    polynomial,
-    cosine,
-    noam,
-    linear_warmup,
-    cosine_skip,
-    warmup_piecewise,
-)
+import importlib
+import pkgutil
+from typing import List
+
+
+def discover() -> List[str]:
+    """Import every module of this package (each schedule module registers its schedule).
+
+    Returns:
+        list[str]: the modules' names, in order.
+    """
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.ispkg)
+    for name in names:
+        importlib.import_module(f"{__name__}.{name}")
+    return names
+
+
+MODULES = discover()
+"""The modules of this package, all imported."""

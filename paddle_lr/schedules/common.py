@@ -249,7 +249,7 @@ def learning_rate_arg(name, value):
     return rules.float32(name, value, low=0.0)
 
 
-def graph_or_twin(name, args, lower, begin=0):
+def graph_or_twin(name, args, lower, begin=0, twin=None):
     """The public functions' last step: the dygraph twin, or the graph on the decay counter.
 
     Args:
@@ -259,12 +259,14 @@ def graph_or_twin(name, args, lower, begin=0):
             the float32 step (from the int64 counter itself when ``reads_counter``);
             a plain function (a schedule's ``ops``) reads the float32 step.
         begin (int): the counter's begin, when this schedule creates it.
+        twin (optional): the schedule's own dygraph class, called with ``args``
+            (its module's ``TWIN``); by default a :class:`~paddle_lr.FluidScheduler`.
 
     Returns:
-        The float32 [1] lr tensor (static mode) or a :class:`~paddle_lr.FluidScheduler`.
+        The float32 [1] lr tensor (static mode) or the dygraph twin.
     """
     if paddle.in_dynamic_mode():
-        return twin_for(name, args)
+        return twin(**args) if twin is not None else twin_for(name, args)
     lowering = lower if isinstance(lower, Lowering) else Lowering(lower)
     if lowering.reads_counter:  # a branch-free lookup: the raw int64 counter, no cast
         step = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)

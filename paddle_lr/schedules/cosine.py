@@ -68,6 +68,9 @@ def cosine_decay(learning_rate, step_each_epoch, epochs):
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(learning_rate="lr", step_each_epoch="steps", epochs="steps"),
+    example=dict(learning_rate=0.1, step_each_epoch=2, epochs=5),
+    typical=dict(learning_rate=0.1, step_each_epoch=100, epochs=12),
     kernels=("cos",),
     summary="learning_rate * 0.5 * (cos(floor(step / step_each_epoch) * pi / epochs) + 1)",
 )

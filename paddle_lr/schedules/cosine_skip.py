@@ -83,6 +83,10 @@ def cosine_decay_with_skip(learning_rate, total_steps, skip_steps=None):
 
 SCHEDULE = register_module(
     __name__,
+    origin="PaddleDetection:CosineDecayWithSkip",
+    kinds=dict(learning_rate="lr", total_steps="steps", skip_steps="steps"),
+    example=dict(learning_rate=0.16, total_steps=12, skip_steps=3),
+    typical=dict(learning_rate=0.16, total_steps=281250, skip_steps=938),
     kernels=("cos",),
     summary="learning_rate until skip_steps, then learning_rate * 0.5 * (cos(step * pi / "
             "(total_steps - skip_steps)) + 1) (PaddleDetection's CosineDecayWithSkip)",

@@ -55,6 +55,9 @@ def exponential_decay(learning_rate, decay_steps, decay_rate, staircase=False):
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(learning_rate="lr", decay_steps="steps", decay_rate="real", staircase="flag"),
+    example=dict(learning_rate=0.1, decay_steps=4, decay_rate=0.7, staircase=False),
+    typical=dict(learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=True),
     kernels=("pow",),
     summary="learning_rate * decay_rate ** (step / decay_steps), the exponent floored if staircase",
 )

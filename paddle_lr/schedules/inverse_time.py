@@ -56,5 +56,8 @@ def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(learning_rate="lr", decay_steps="steps", decay_rate="real", staircase="flag"),
+    example=dict(learning_rate=0.1, decay_steps=5, decay_rate=0.5, staircase=False),
+    typical=dict(learning_rate=0.1, decay_steps=50, decay_rate=0.5, staircase=False),
     summary="learning_rate / (1 + decay_rate * step / decay_steps), the quotient floored if staircase",
 )

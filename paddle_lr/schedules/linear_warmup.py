@@ -141,5 +141,9 @@ LOWERINGS = {"switch": Lowering(_switch), "branchless": Lowering(_branchless, re
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(learning_rate="lr", warmup_steps="steps", start_lr="lr", end_lr="lr", impl="impl"),
+    example=dict(learning_rate={"fn": "piecewise_decay", "args": {"boundaries": [6, 9], "values": [0.01, 0.001, 0.0001]}},
+                 warmup_steps=4, start_lr=0.01 / 3, end_lr=0.01),
+    typical=dict(learning_rate=0.1, warmup_steps=500, start_lr=0.0, end_lr=0.1),
     summary="start_lr + (end_lr - start_lr) * step / warmup_steps while step < warmup_steps, then learning_rate",
 )

@@ -51,6 +51,9 @@ def natural_exp_decay(learning_rate, decay_steps, decay_rate, staircase=False):
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(learning_rate="lr", decay_steps="steps", decay_rate="real", staircase="flag"),
+    example=dict(learning_rate=0.05, decay_steps=3, decay_rate=0.3, staircase=True),
+    typical=dict(learning_rate=0.05, decay_steps=300, decay_rate=0.3, staircase=False),
     kernels=("exp",),
     summary="learning_rate * exp(-decay_rate * step / decay_steps), the quotient floored if staircase",
 )

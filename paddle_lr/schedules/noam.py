@@ -81,6 +81,9 @@ def noam_decay(d_model, warmup_steps, learning_rate=1.0):
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(d_model="real", warmup_steps="steps", learning_rate="lr"),
+    example=dict(d_model=64, warmup_steps=4, learning_rate=1.0),
+    typical=dict(d_model=512, warmup_steps=4000, learning_rate=1.0),
     kernels=("pow",),
     begin=BEGIN,
     summary="learning_rate * d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5)",

@@ -119,5 +119,8 @@ LOWERINGS = {"switch": Lowering(_switch), "branchless": Lowering(_branchless, re
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(boundaries="boundaries", values="values", impl="impl"),
+    example=dict(boundaries=[3, 6], values=[1.0, 0.5, 0.1]),
+    typical=dict(boundaries=[120000, 160000], values=[0.01, 0.001, 0.0001]),
     summary="values[i] while step < boundaries[i], then values[-1]",
 )

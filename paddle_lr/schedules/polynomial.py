@@ -88,6 +88,9 @@ def polynomial_decay(learning_rate, decay_steps, end_learning_rate=0.0001, power
 
 SCHEDULE = register_module(
     __name__,
+    kinds=dict(learning_rate="lr", decay_steps="steps", end_learning_rate="lr", power="real", cycle="flag"),
+    example=dict(learning_rate=0.1, decay_steps=6, end_learning_rate=0.001, power=2.0, cycle=True),
+    typical=dict(learning_rate=0.01, decay_steps=5000, end_learning_rate=0.0001, power=0.9, cycle=False),
     kernels=("pow",),
     summary="(learning_rate - end_learning_rate) * (1 - step / decay_steps) ** power + end_learning_rate",
 )

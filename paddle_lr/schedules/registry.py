@@ -2,8 +2,12 @@
 
 A schedule is one module under ``paddle_lr/schedules/`` that holds its numpy
 reference, its graph builder (the public function, with fluid's signature),
-its argument check, and registers a :class:`Schedule`. A schedule *spec* is
-the plain-data form of a call, as in the golden traces::
+its argument check, and registers a :class:`Schedule` with its argument kinds
+(:data:`ARG_KINDS`) and example arguments. :mod:`paddle_lr.schedules` imports
+every module of the package, so a new module is found without a list; the
+exports, the config's argument limits, the docs table, the bench and the tests'
+tables all iterate :data:`REGISTRY`. A schedule *spec* is the plain-data form
+of a call, as in the golden traces::
 
     {"fn": "linear_lr_warmup",
      "args": {"learning_rate": {"fn": "piecewise_decay",
@@ -37,13 +41,17 @@ __all__ = [
     "REGISTRY",
     "register",
     "register_module",
+    "unregister",
     "reference_values",
     "build",
     "check_spec",
     "counter_begin",
     "spec_of",
     "markdown_table",
+    "with_table",
     "INNER",
+    "ARG_KINDS",
+    "FLUID",
 ]
 
 KERNELS = ("exp", "cos", "pow")
@@ -57,6 +65,25 @@ class _InnerSchedule:
 
 
 INNER = _InnerSchedule()
+
+ARG_KINDS = {
+    "lr": "a learning rate: a float32 number >= 0 or, where the check takes one, another schedule's value",
+    "values": "one learning rate per piece: len(boundaries) + 1 float32 numbers",
+    "boundaries": "strictly increasing absolute steps",
+    "steps": "iterations (a length, an absolute step, or periods of iterations: epochs)",
+    "real": "a float32 number: a rate, an exponent, a factor, a model width",
+    "flag": "true or false",
+    "impl": "the graph lowering (the same values whichever)",
+}
+"""What a schedule argument can be, by kind: :attr:`Schedule.kinds` names one per argument.
+
+The config limits each kind (:mod:`paddle_lr.config.keys`), the tests draw
+arguments by kind, and the fuzz sends every argument name.
+"""
+
+FLUID = "fluid"
+"""The :attr:`Schedule.origin` of fluid's own: ``fluid.layers`` (``paddle.optimizer.lr`` in 2.x) has it,
+with this name and signature."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -85,6 +112,14 @@ class Schedule:
         ops: for the schedules without control flow, ``ops(step, **args)``: the
             graph's op sequence on a float32 [1] step tensor, in static or eager
             mode (the graph builder calls it; the tests run it eagerly too).
+        kinds: argument name -> its kind (a key of :data:`ARG_KINDS`), one for
+            every parameter of ``build``.
+        example: arguments the tests run: small, showing the schedule's shape in
+            a few steps (``learning_rate`` may be another schedule's spec).
+        typical: arguments its users run (a recipe's settings, plain numbers): the
+            bench, the op-count comparison with fluid, the good-argument table.
+        origin: :data:`FLUID` (``fluid.layers`` has it, same name and signature), or
+            ``"<project>:<its name there>"`` for a schedule from elsewhere.
     """
 
     name: str
@@ -98,11 +133,29 @@ class Schedule:
     summary: str = ""
     twin: str = "FluidScheduler"
     ops: Optional[Callable[..., Any]] = None
+    kinds: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    example: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    typical: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    origin: str = FLUID
 
     def __post_init__(self):
         unknown = set(self.kernels) - set(KERNELS)
         if unknown:
             raise ValueError(f"{self.name}: kernels must be among {KERNELS}, got {sorted(unknown)}")
+        parameters = list(inspect.signature(self.build).parameters)
+        if sorted(self.kinds) != sorted(parameters):
+            raise ValueError(f"{self.name}: kinds must name every argument {parameters}, got {sorted(self.kinds)}")
+        bad = {name: kind for name, kind in self.kinds.items() if kind not in ARG_KINDS}
+        if bad:
+            raise ValueError(f"{self.name}: argument kinds must be among {sorted(ARG_KINDS)}, got {bad}")
+        for field in ("example", "typical"):
+            extra = set(getattr(self, field)) - set(parameters)
+            if extra:
+                raise ValueError(f"{self.name}: {field} names no argument {sorted(extra)}")
+
+    def args_of_kind(self, *kinds: str) -> Tuple[str, ...]:
+        """The arguments of these kinds, in the signature's order."""
+        return tuple(name for name, kind in self.kinds.items() if kind in kinds)
 
     @property
     def fidelity_3x(self) -> str:
@@ -118,7 +171,7 @@ class Schedule:
 
 
 REGISTRY: Dict[str, Schedule] = {}
-"""Every schedule, by fluid name, in the order :mod:`paddle_lr.schedules` imports their modules."""
+"""Every schedule, by fluid name, in the order of the names (:mod:`paddle_lr.schedules` finds their modules)."""
 
 
 def register(schedule: Schedule) -> Schedule:
@@ -133,7 +186,22 @@ def register(schedule: Schedule) -> Schedule:
     if schedule.name in REGISTRY and REGISTRY[schedule.name] is not schedule:
         raise ValueError(f"{schedule.name}: registered twice")
     REGISTRY[schedule.name] = schedule
+    ordered = sorted(REGISTRY.items())
+    REGISTRY.clear()
+    REGISTRY.update(ordered)
     return schedule
+
+
+def unregister(name: str) -> Schedule:
+    """Remove a schedule from :data:`REGISTRY` (for tests that register a toy one).
+
+    Args:
+        name: its fluid name.
+
+    Returns:
+        The record removed.
+    """
+    return REGISTRY.pop(name)
 
 
 def register_module(module_name: str, **fields: Any) -> Schedule:
@@ -142,10 +210,16 @@ def register_module(module_name: str, **fields: Any) -> Schedule:
     The module names its public function in ``NAME`` and defines
     ``reference``, ``check`` and, for the schedules without control flow,
     ``ops``, or, for those with several lowerings, ``LOWERINGS`` (impl name ->
-    lowering: they take ``impl=``); ``fields`` are the rest of the :class:`Schedule` record
-    (``kernels``, ``summary``, ...). Each schedule module ends with one call::
+    lowering: they take ``impl=``), and ``TWIN`` where its dygraph twin is a
+    class of its own; ``fields`` are the rest of the :class:`Schedule` record
+    (``kinds``, ``example``, ``typical``, ``kernels``, ``summary``, ...). Each
+    schedule module ends with one call::
 
-        SCHEDULE = register_module(__name__, kernels=("cos",), summary="...")
+        SCHEDULE = register_module(
+            __name__, kernels=("cos",), summary="...",
+            kinds=dict(learning_rate="lr", step_each_epoch="steps", epochs="steps"),
+            example=dict(learning_rate=0.1, step_each_epoch=2, epochs=5),
+            typical=dict(learning_rate=0.1, step_each_epoch=100, epochs=12))
 
     Returns:
         The record.
@@ -154,6 +228,9 @@ def register_module(module_name: str, **fields: Any) -> Schedule:
     lowerings = getattr(module, "LOWERINGS", None)
     if lowerings is not None:  # impl name -> lowering; "auto" (the default) picks one of them
         fields = {"impls": ("auto", *lowerings), "options": ("impl",), **fields}
+    twin = getattr(module, "TWIN", None)  # its own dygraph class, when not the FluidScheduler
+    if twin is not None:
+        fields = {"twin": twin.__name__, **fields}
     return register(Schedule(
         name=module.NAME,
         build=getattr(module, module.NAME),
@@ -290,16 +367,16 @@ def spec_of(scheduler, name="learning_rate") -> Dict[str, Any]:
     )
 
 
+_TABLE_HEADER = "| fluid name | computes (`step`: the decay counter, float32) | lowerings | dygraph twin | 2.x | 3.x |"
+
+
 def markdown_table() -> str:
     """The docs table of every registered schedule (``docs/family.md`` holds it; a test compares).
 
     Returns:
         str: a Markdown table, one row per schedule, in registry order.
     """
-    rows = [
-        "| fluid name | computes (`step`: the decay counter, float32) | lowerings | dygraph twin | 2.x | 3.x |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows = [_TABLE_HEADER, "|---|---|---|---|---|---|"]
     for s in REGISTRY.values():
         begin = f" (first run: step {s.begin})" if s.begin else ""
         kernels = ", ".join(f"`{k}`" for k in s.kernels)
@@ -307,3 +384,28 @@ def markdown_table() -> str:
                     if s.kernels else "0 ulp")
         rows.append(f"| `{s.name}` | `{s.summary}`{begin} | {s.lowerings} | `{s.twin}` | 0 ulp | {fidelity} |")
     return "\n".join(rows) + "\n"
+
+
+def with_table(text: str) -> str:
+    """``text`` (a Markdown document) with its schedule table replaced by :func:`markdown_table`'s.
+
+    The table is the block of ``|`` lines under the table's header row; a document
+    without one is returned unchanged. ``docs/family.md`` and ``README.md`` hold
+    the table: ``tests/test_family_api.py`` checks them, and writes them with
+    ``PADDLE_LR_WRITE_DOCS=1``.
+
+    Args:
+        text: the document.
+
+    Returns:
+        str: the document with the registry's table.
+    """
+    lines = text.splitlines(keepends=True)
+    try:
+        start = next(i for i, line in enumerate(lines) if line.rstrip("\n") == _TABLE_HEADER)
+    except StopIteration:
+        return text
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return "".join(lines[:start]) + markdown_table() + "".join(lines[end:])

@@ -35,7 +35,6 @@ warmup comparison and ramp of an untabulated warmup. The branchless tables are
 parameters initialised on the executor's place (the CPU on a CPU build), like
 the switch's ``learning_rate`` variable.
 """
-import inspect
 import math
 
 import numpy as np
@@ -44,12 +43,30 @@ from paddle.utils import unique_name
 
 from .. import rules
 from ..graph import ir, tables
-from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
 from ..graph.switch import Switch
-from .lowerings import IMPLS, resolve_lowering
-from .registry import Schedule, register
+from .common import graph_or_twin
+from .lowerings import IMPLS, Lowering, resolve_lowering
+from .registry import register_module
 
-__all__ = ["exponential_with_warmup_decay", "lr_at", "boundary_values", "WarmupPiecewiseDecay", "reload_tables", "IMPLS"]
+__all__ = ["exponential_with_warmup_decay", "lr_at", "boundary_values", "WarmupPiecewiseDecay", "reload_tables",
+           "reference", "check", "IMPLS"]
+
+
+NAME = "exponential_with_warmup_decay"
+
+_ARGS = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
+
+
+def check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="auto"):
+    """The arguments, checked (:func:`paddle_lr.rules.check_schedule`), and ``impl``."""
+    rules.choice("impl", impl, IMPLS)
+    checked = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
+    return dict(zip(_ARGS, checked), impl=impl)
+
+
+def reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor):
+    """The float32 values at the counter values ``steps`` (:func:`lr_at`, at least one-dimensional)."""
+    return np.atleast_1d(lr_at(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor))
 
 
 def exponential_with_warmup_decay(
@@ -76,28 +93,18 @@ def exponential_with_warmup_decay(
             (the original graph) or ``"branchless"``; the same values.
 
     Returns:
-        The float32 [1] learning-rate tensor, to pass to :class:`paddle_lr.Momentum`.
+        The float32 [1] learning-rate tensor, to pass to :class:`paddle_lr.Momentum`;
+        in dynamic mode its twin, a :class:`WarmupPiecewiseDecay`.
 
     Raises:
         ConfigError: (a ``ValueError``; ``ConfigTypeError`` is also a ``TypeError``)
             naming the argument, before any op is built.
     """
-    rules.choice("impl", impl, IMPLS)
-    learning_rate, boundaries, values, warmup_iter, warmup_factor = rules.check_schedule(
-        learning_rate, boundaries, values, warmup_iter, warmup_factor
-    )
-    rules.warn_schedule(boundaries, warmup_iter, warmup_factor)
-    if paddle.in_dynamic_mode():  # the README's promise: in dygraph, the twin
-        return WarmupPiecewiseDecay(learning_rate, boundaries, values, warmup_iter, warmup_factor)
-    if resolve_lowering(impl, len(boundaries)) == "switch":
-        step = decay_step_counter()
-        build = _switch
-    else:
-        # The branch-free lookup reads the raw int64 counter: no cast.
-        step = autoincreased_step_counter(LR_DECAY_COUNTER, begin=0, step=1)
-        build = _branchless
-    with ir.schedule_guard():
-        return build(step, learning_rate, boundaries, values, warmup_iter, warmup_factor)
+    args = check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl)
+    rules.warn_schedule(args["boundaries"], args["warmup_iter"], args["warmup_factor"])
+    impl = args.pop("impl")
+    lower = LOWERINGS[resolve_lowering(impl, len(args["boundaries"]))] if not paddle.in_dynamic_mode() else None
+    return graph_or_twin(NAME, args, lower, twin=WarmupPiecewiseDecay)
 
 
 def _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor):
@@ -148,6 +155,10 @@ def _branchless(counter, learning_rate, boundaries, values, warmup_iter, warmup_
     warmup_iter_var = ir.cpu_constant(float(warmup_iter))
     ramp = _warmup_ramp(global_step, warmup_iter_var, learning_rate, warmup_factor)
     return paddle.where(global_step < warmup_iter_var, ramp, lr)
+
+
+# impl name -> its Lowering: build(step or counter, learning_rate, boundaries, values, warmup_iter, warmup_factor).
+LOWERINGS = {"switch": Lowering(_switch), "branchless": Lowering(_branchless, reads_counter=True)}
 
 
 def reload_tables(program, scope=None):
@@ -257,41 +268,22 @@ class WarmupPiecewiseDecay(paddle.optimizer.lr.LRScheduler):
 
     @property
     def spec(self):
-        """Its schedule spec, ``{"fn": "exponential_with_warmup_decay", "args": {...}}``."""
-        return {"fn": "exponential_with_warmup_decay", "args": dict(zip(_ARGS, self.schedule))}
+        """Its schedule spec, ``{"fn": "exponential_with_warmup_decay", "args": {...}}`` (checked, as ``check`` gives it)."""
+        return {"fn": NAME, "args": dict(zip(_ARGS, self.schedule), impl="auto")}
 
 
 # -- its record in the registry --------------------------------------------
 
-_ARGS = ("learning_rate", "boundaries", "values", "warmup_iter", "warmup_factor")
-_DEFAULT_IMPL = inspect.signature(exponential_with_warmup_decay).parameters["impl"].default
+TWIN = WarmupPiecewiseDecay
 
-
-def _check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=_DEFAULT_IMPL):
-    rules.choice("impl", impl, IMPLS)
-    checked = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
-    return dict(zip(_ARGS, checked), impl=impl)
-
-
-def _reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor):
-    return np.atleast_1d(lr_at(steps, learning_rate, boundaries, values, warmup_iter, warmup_factor))
-
-
-def _build_or_twin(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=_DEFAULT_IMPL):
-    # exponential_with_warmup_decay builds the graph only; in dynamic mode the registry gives its twin
-    if paddle.in_dynamic_mode():
-        _check(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl)
-        return WarmupPiecewiseDecay(learning_rate, boundaries, values, warmup_iter, warmup_factor)
-    return exponential_with_warmup_decay(learning_rate, boundaries, values, warmup_iter, warmup_factor, impl=impl)
-
-
-SCHEDULE = register(Schedule(
-    name="exponential_with_warmup_decay",
-    build=_build_or_twin,
-    reference=_reference,
-    check=_check,
-    impls=tuple(IMPLS),
-    options=("impl",),
+SCHEDULE = register_module(
+    __name__,
     summary="linear warmup from learning_rate * warmup_factor, then values[i] below boundaries[i]",
-    twin="WarmupPiecewiseDecay",
-))
+    origin="PaddleCV R-CNN:exponential_with_warmup_decay",
+    kinds=dict(learning_rate="lr", boundaries="boundaries", values="values", warmup_iter="steps",
+               warmup_factor="real", impl="impl"),
+    example=dict(learning_rate=0.01, boundaries=[6, 9], values=[0.01, 0.001, 0.0001], warmup_iter=4,
+                 warmup_factor=1 / 3),
+    typical=dict(learning_rate=0.01, boundaries=[120000, 160000], values=[0.01, 0.001, 0.0001],
+                 warmup_iter=500, warmup_factor=1 / 3),
+)
