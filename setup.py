@@ -24,8 +24,8 @@ setup(
         "demo": ["tqdm", "matplotlib", "pycocotools", "pillow"],
         # paddle-lr-port (paddle_lr/tools/port.py) rewrites code with libcst
         "tools": ["libcst"],
-        # the tests and the house checks .ci/run makes (import-linter: the import contracts)
-        "test": ["pytest", "hypothesis", "libcst", "import-linter"],
+        # the tests and the house checks .ci/run makes (import-linter: the import contracts; mypy: the types)
+        "test": ["pytest", "hypothesis", "libcst", "import-linter", "mypy", "types-PyYAML"],
     },
     # One name per tool: paddle-lr-<module, "_" as "-">, also the tool's prog in usage and
     # error lines; ``python -m paddle_lr.tools.<module>`` and ``tools/<module>.py`` run the same

@@ -47,7 +47,7 @@ import dataclasses
 import os
 import pathlib
 import re
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import paddle
@@ -105,7 +105,8 @@ class LoadedCheckpoint:
     replaced: Tuple[str, ...] = ()
 
 
-def save_checkpoint(program, path, executor=None, scope=None, protocol: int = 4) -> pathlib.Path:
+def save_checkpoint(program: Any, path: Union[str, os.PathLike], executor: Any = None, scope: Any = None,
+                    protocol: int = 4) -> pathlib.Path:
     """Save every persistable of ``program`` with ``paddle.static.save``, replacing the old files as a set.
 
     The files are written into a temporary directory beside ``path``, checked
@@ -404,7 +405,7 @@ def _combined_names(arrays, expected, taken):
     remaining = everything - taken
     groups = (everything, parameters, everything - parameters,
               remaining, remaining & parameters, remaining - parameters)
-    extras = [()]
+    extras: List[Tuple[str, ...]] = [()]
     if expected.tables:
         extras += [names for names in _FLUID_SWITCH_LR if not set(names) & (everything | taken)]
     for group in groups:
@@ -434,7 +435,8 @@ def _combined_misfit(where, label, arrays, expected):
 
 def _named_state(reads, expected):
     """Every tensor of the checkpoint's paths under the program's name for it."""
-    state, source = {}, {}
+    state: Dict[str, Any] = {}
+    source: Dict[str, Any] = {}
 
     def add(where, name, array):
         if name in state:
@@ -537,7 +539,7 @@ def _paths(path):
     return list(path)
 
 
-def load_checkpoint(program, path, executor=None, scope=None, trusted=False, *,
+def load_checkpoint(program: Any, path: Any, executor: Any = None, scope: Any = None, trusted: bool = False, *,
                     params_only: bool = False) -> LoadedCheckpoint:
     """Restore a static program's persistables from a checkpoint of fluid 1.x, Paddle 2.6 or Paddle 3.x.
 

@@ -19,7 +19,7 @@ a fluid checkpoint restores them (:data:`FLUID_ACCUMULATORS`).
 import inspect
 import math
 import weakref
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import paddle
 
@@ -113,7 +113,13 @@ def set_gradient_clip(clip: Any, param_list: Any = None, program: Any = None) ->
     _PROGRAM_CLIPS[paddle.static.default_main_program() if program is None else program] = clip
 
 
-class TensorLearningRate:
+if TYPE_CHECKING:  # the mixin calls the Paddle optimizer's methods (Paddle is Any to mypy)
+    from typing import Any as _Optimizer
+else:
+    _Optimizer = object
+
+
+class TensorLearningRate(_Optimizer):
     """Mixin for a Paddle optimizer: ``learning_rate`` may also be an in-graph float32 tensor.
 
     Put it before the Paddle optimizer in the bases
@@ -139,10 +145,10 @@ class TensorLearningRate:
         # Show the Paddle optimizer's signature (the mixin's __init__ takes *args), and fluid's keywords.
         if "__init__" not in cls.__dict__:
             paddle_base = next(b for b in cls.__mro__ if b.__module__.startswith("paddle."))
-            signature = inspect.signature(paddle_base.__init__)
+            signature = inspect.signature(paddle_base)
             fluid = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
                      for name in cls.fluid_keywords]
-            cls.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:] + fluid)
+            setattr(cls, "__signature__", signature.replace(parameters=list(signature.parameters.values()) + fluid))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         owner = type(self).__name__
@@ -152,15 +158,15 @@ class TensorLearningRate:
                               f"fluid 1.8 had no {owner}; give {name}=")
             elif fluid_name in kwargs:
                 kwargs[name] = rules.alias(owner, fluid_name, kwargs.pop(fluid_name), name, kwargs.get(name))
-        args = list(args)
+        positional = list(args)
         self._lr_tensor = None
-        if args:
-            args[0] = self._take_lr_tensor(args[0])
+        if positional:
+            positional[0] = self._take_lr_tensor(positional[0])
         elif "learning_rate" in kwargs:
             kwargs["learning_rate"] = self._take_lr_tensor(kwargs["learning_rate"])
         if "weight_decay" in kwargs:
             kwargs["weight_decay"] = _check_weight_decay("weight_decay", kwargs["weight_decay"])
-        super().__init__(*args, **kwargs)
+        super().__init__(*positional, **kwargs)
 
     def _take_lr_tensor(self, learning_rate):
         if isinstance(learning_rate, paddle.optimizer.lr.LRScheduler):
@@ -183,8 +189,8 @@ class TensorLearningRate:
         Returns:
             tuple: Paddle's ``(optimize ops, params_grads)``.
         """
-        if self._grad_clip is None:  # fluid's set_gradient_clip for this program, if it was called
-            self._grad_clip = _PROGRAM_CLIPS.get(paddle.static.default_main_program())
+        if getattr(self, "_grad_clip") is None:  # fluid's set_gradient_clip for this program, if it was called
+            setattr(self, "_grad_clip", _PROGRAM_CLIPS.get(paddle.static.default_main_program()))
         with quiet_place_warning():
             return super().minimize(loss, startup_program, parameters, no_grad_set)
 

@@ -71,7 +71,7 @@ def _numpy_core():
     try:
         from numpy._core import multiarray  # numpy 2
     except ImportError:  # numpy 1
-        from numpy.core import multiarray
+        from numpy.core import multiarray  # type: ignore[no-redef]
     return multiarray
 
 

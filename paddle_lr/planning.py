@@ -16,6 +16,8 @@ import copy
 import math
 from fractions import Fraction
 
+from typing import Any, Dict, Mapping, Optional, Sequence
+
 from . import rules
 from .config.keys import AttrDict
 from .config.loading import validate
@@ -27,7 +29,7 @@ def _nearest(x):
     return math.floor(x + Fraction(1, 2))
 
 
-def convert_iters(iters, ref_batch, batch, ref_images=1, images=1):
+def convert_iters(iters: float, ref_batch: int, batch: int, ref_images: int = 1, images: int = 1) -> int:
     """Iterations at ``batch`` on ``images`` images covering the epochs of ``iters`` at the reference.
 
     Args:
@@ -44,7 +46,7 @@ def convert_iters(iters, ref_batch, batch, ref_images=1, images=1):
     return _nearest(Fraction(iters) * Fraction(ref_batch, ref_images) * Fraction(images, batch))
 
 
-def epochs_of(iters, images, batch):
+def epochs_of(iters: float, images: int, batch: int) -> float:
     """The epochs that ``iters`` iterations of ``batch`` images make on ``images`` images.
 
     Args:
@@ -62,8 +64,9 @@ def epochs_of(iters, images, batch):
     return float(Fraction(iters) * batch / images)
 
 
-def plan_schedule(images, batch, *, ref_images=None, ref_batch=None, ref_warmup_iter=None,
-                  warmup_epochs=None, lr_steps=None, max_iter=None):
+def plan_schedule(images: int, batch: int, *, ref_images: Optional[int] = None, ref_batch: Optional[int] = None,
+                  ref_warmup_iter: Optional[float] = None, warmup_epochs: Optional[float] = None,
+                  lr_steps: Optional[Sequence[int]] = None, max_iter: Optional[int] = None) -> Dict[str, Any]:
     """The warmup (and decay steps, training length) for a dataset and batch, at constant epochs.
 
     The warmup comes either from a reference recipe (``ref_warmup_iter`` with
@@ -110,7 +113,7 @@ def plan_schedule(images, batch, *, ref_images=None, ref_batch=None, ref_warmup_
         epochs = Fraction(rules.real("warmup_epochs", warmup_epochs, low=0.0, high=rules.MAX_ITERATIONS))
     warm_up_iter = rules.integer("warm_up_iter (converted)", _nearest(epochs * iters_per_epoch),
                                  high=rules.MAX_ITERATIONS)
-    plan = dict(images=images, batch=batch, warm_up_iter=warm_up_iter, warmup_epochs=float(epochs))
+    plan: Dict[str, Any] = dict(images=images, batch=batch, warm_up_iter=warm_up_iter, warmup_epochs=float(epochs))
     if lr_steps is not None:
         step_epochs = [s * epochs_per_ref_iter for s in rules.increasing_steps("lr_steps", lr_steps)]
         plan["lr_steps"] = rules.increasing_steps(
@@ -125,7 +128,7 @@ def plan_schedule(images, batch, *, ref_images=None, ref_batch=None, ref_warmup_
     return plan
 
 
-def total_batch(config, num_devices=None):
+def total_batch(config: AttrDict, num_devices: Optional[int] = None) -> int:
     """Images per iteration over all devices.
 
     Args:
@@ -138,7 +141,7 @@ def total_batch(config, num_devices=None):
     return (num_devices or config.num_devices) * config.im_per_batch
 
 
-def scale_for_batch(config, num_devices=None):
+def scale_for_batch(config: AttrDict, num_devices: Optional[int] = None) -> AttrDict:
     """Apply the linear scaling switches for the actual total batch.
 
     With ``scale_lr_by_batch``, ``learning_rate`` (and ``lr_values``) are multiplied

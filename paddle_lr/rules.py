@@ -7,18 +7,15 @@ layer (:mod:`paddle_lr.config`), the Python API
 (:func:`paddle_lr.exponential_with_warmup_decay`) and the tools all call these
 functions, so a rule and its message live only here.
 """
-import contextlib
-import contextvars
 import math
 import numbers
 import os
 import reprlib
 import stat
 import warnings
+from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
-    "spelled",
-    "spelling",
     "ConfigError",
     "ConfigTypeError",
     "ScheduleWarning",
@@ -101,7 +98,7 @@ MAX_ANNOTATION_BYTES = 4 * 2 ** 30
 class _Shown(reprlib.Repr):
     """``repr`` bounded in length and depth; huge ints by their digit count."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.maxlevel = 3
         self.maxtuple = self.maxlist = self.maxarray = 20
@@ -110,7 +107,7 @@ class _Shown(reprlib.Repr):
         self.maxother = 120
         self.maxlong = 60
 
-    def repr_int(self, x, level):
+    def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() > 190:  # more than 57 digits: do not ask str() for them
             digits = int((abs(x).bit_length() - 1) * math.log10(2)) + 1
             digits += abs(x) >= 10 ** digits
@@ -122,7 +119,7 @@ _SHOWN = _Shown()
 _SHOWN_MAX = 300
 
 
-def shown(value):
+def shown(value: Any) -> str:
     """``repr(value)`` for a one-line message: the same for ordinary values,
     bounded (``...``) for long strings, big or deep containers and huge ints.
 
@@ -149,7 +146,7 @@ _LINE_BREAKS = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
                 for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
 
 
-def one_line(text):
+def one_line(text: Any) -> str:
     """``text`` with every line break escaped (``\\n`` as ``\\x0a``), so that it prints as one line.
 
     Args:
@@ -176,11 +173,12 @@ class ScheduleWarning(UserWarning):
     """A schedule that is valid but probably not what was meant."""
 
 
-def _is_real(value):
+def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def real(name, value, *, low=None, low_open=False, high=None, high_open=False):
+def real(name: str, value: Any, *, low: Optional[float] = None, low_open: bool = False,
+         high: Optional[float] = None, high_open: bool = False) -> float:
     """A finite real number within bounds.
 
     Args:
@@ -209,7 +207,7 @@ def real(name, value, *, low=None, low_open=False, high=None, high_open=False):
     return value
 
 
-def float32(name, value, *, divisor=False, **bounds):
+def float32(name: str, value: Any, *, divisor: bool = False, **bounds: Any) -> float:
     """A :func:`real` (same ``bounds``) that the graph holds as float32: finite there; one that
     must be > 0 not so small that it becomes 0 there; one the graph divides by (``divisor``) 0 or
     at least :data:`FLOAT32_TINY`, or the quotient is not finite.
@@ -235,7 +233,7 @@ def float32(name, value, *, divisor=False, **bounds):
     return value
 
 
-def float32_product(name, expression, value):
+def float32_product(name: str, expression: str, value: float) -> float:
     """A value the graph derives from checked arguments (``expression``, e.g.
     ``learning_rate * warmup_factor``) must stay finite in float32; ``name`` is the argument blamed.
 
@@ -247,7 +245,7 @@ def float32_product(name, expression, value):
     return value
 
 
-def lr_tensor_shape(name, shape):
+def lr_tensor_shape(name: str, shape: Any) -> None:
     """An lr tensor holds one value: shape [1].
 
     Args:
@@ -258,7 +256,7 @@ def lr_tensor_shape(name, shape):
         raise ConfigError(f"{name}: must be a tensor of shape [1] (one learning rate), got shape {list(shape)}")
 
 
-def instance(name, value, types, what):
+def instance(name: str, value: Any, types: Any, what: str) -> Any:
     """``value`` is an instance of one of ``types`` (``what`` says which, for the message).
 
     Returns:
@@ -269,7 +267,7 @@ def instance(name, value, types, what):
     return value
 
 
-def integer(name, value, *, low=None, high=None):
+def integer(name: str, value: Any, *, low: Optional[int] = None, high: Optional[int] = None) -> int:
     """A whole number (an int, or a float with no fraction), from ``low`` to ``high``.
 
     Args:
@@ -291,7 +289,7 @@ def integer(name, value, *, low=None, high=None):
     return value
 
 
-def boolean(name, value):
+def boolean(name: str, value: Any) -> bool:
     """A bool (``true``/``false`` in YAML).
 
     Args:
@@ -306,7 +304,7 @@ def boolean(name, value):
     return value
 
 
-def choice(name, value, options):
+def choice(name: str, value: Any, options: Sequence[str]) -> str:
     """One of a fixed set of strings.
 
     Args:
@@ -322,7 +320,7 @@ def choice(name, value, options):
     return value
 
 
-def optional_text(name, value):
+def optional_text(name: str, value: Any) -> Optional[str]:
     """A string or None (paths, names).
 
     Args:
@@ -337,7 +335,7 @@ def optional_text(name, value):
     return value
 
 
-def variable_name(name, value):
+def variable_name(name: str, value: Any) -> Optional[str]:
     """An optional variable name that stays inside a checkpoint directory when used as a file name.
 
     Paddle's ``save_vars``/``save_persistables`` write each variable to
@@ -361,7 +359,7 @@ def variable_name(name, value):
     return value
 
 
-def exactly_one(named):
+def exactly_one(named: Mapping[str, Any]) -> str:
     """Exactly one of several alternative arguments is given (not None).
 
     Args:
@@ -377,7 +375,7 @@ def exactly_one(named):
     return given[0]
 
 
-def alias(owner, old_name, old_value, name, value):
+def alias(owner: str, old_name: str, old_value: Any, name: str, value: Any) -> Any:
     """An argument that may also be given under its old (fluid's) name; not under both.
 
     Args:
@@ -397,7 +395,7 @@ def alias(owner, old_name, old_value, name, value):
     return value if old_value is None else old_value
 
 
-def refused(owner, name, value, why):
+def refused(owner: str, name: str, value: Any, why: str) -> None:
     """An argument a callable does not take, given: one line saying why.
 
     Args:
@@ -410,7 +408,7 @@ def refused(owner, name, value, why):
         raise ConfigError(f"{owner}: {name} is not taken ({why}), got {shown(value)}")
 
 
-def required_with(name, value, by):
+def required_with(name: str, value: Any, by: str) -> Any:
     """An argument that must be given (not None) because another one is.
 
     Args:
@@ -426,7 +424,8 @@ def required_with(name, value, by):
     return value
 
 
-def increasing_steps(name, value, *, high=None, max_count=None):
+def increasing_steps(name: str, value: Any, *, high: Optional[int] = None,
+                     max_count: Optional[int] = None) -> List[int]:
     """Boundaries: a list of positive whole steps, strictly increasing.
 
     Args:
@@ -452,7 +451,8 @@ def increasing_steps(name, value, *, high=None, max_count=None):
     return steps
 
 
-def first_case_steps(name, value, *, high=None, max_count=None):
+def first_case_steps(name: str, value: Any, *, high: Optional[int] = None,
+                     max_count: Optional[int] = None) -> Tuple[List[int], List[int]]:
     """Boundaries of a ``Switch`` of ``step < boundary`` cases, in any order, as fluid's graph ran them.
 
     Fluid's ``piecewise_decay`` built one case per boundary, in order, and the
@@ -487,7 +487,8 @@ def first_case_steps(name, value, *, high=None, max_count=None):
     return steps, kept
 
 
-def keyword_args(name, value, table, owner="it"):
+def keyword_args(name: str, value: Any, table: Mapping[str, Callable[[str, Any], Any]],
+                 owner: str = "it") -> Dict[str, Any]:
     """A mapping of keyword arguments, each checked by its rule in ``table``.
 
     Args:
@@ -511,7 +512,8 @@ def keyword_args(name, value, table, owner="it"):
     return {k: table[k](f"{name}.{k}", v) for k, v in value.items()}
 
 
-def piecewise_values(name, value, boundaries=None, *, high=None):
+def piecewise_values(name: str, value: Any, boundaries: Optional[Sequence[int]] = None, *,
+                     high: Optional[float] = None) -> List[float]:
     """Piecewise values: finite numbers >= 0, one more than the boundaries.
 
     Args:
@@ -535,7 +537,7 @@ def piecewise_values(name, value, boundaries=None, *, high=None):
     return values
 
 
-def float32_products(base_name, base, factor_name, factor, count):
+def float32_products(base_name: str, base: float, factor_name: str, factor: float, count: int) -> List[float]:
     """``base * factor ** i`` for ``i < count``, each finite in float32.
 
     Args:
@@ -563,62 +565,34 @@ def float32_products(base_name, base, factor_name, factor, count):
     return products
 
 
-_SPELLING = contextvars.ContextVar("paddle_lr_spelling", default={})
+_AS_WRITTEN: Mapping[str, str] = {}
 
 
-@contextlib.contextmanager
-def spelled(names):
-    """Within the block, the schedule rules name arguments as ``names`` says.
-
-    The schedule functions know their arguments by fluid's argument names
-    (``boundaries``, ``warmup_iter``); a cfg knows them by its keys
-    (``lr_steps``, ``warm_up_iter``). The cfg layer checks and warns inside
-    ``spelled(...)`` with its one table (:data:`paddle_lr.config.keys.SCHEDULE_ARGS`),
-    so that messages name what the user wrote, with no names threaded
-    through the rules.
-
-    Args:
-        names (dict): argument name -> the name to show.
-
-    >>> with spelled({"boundaries": "lr_steps"}):
-    ...     spelling("boundaries"), spelling("values")
-    ('lr_steps', 'values')
-    """
-    token = _SPELLING.set({**_SPELLING.get(), **names})
-    try:
-        yield
-    finally:
-        _SPELLING.reset(token)
-
-
-def spelling(name):
-    """The name to show for the argument ``name`` (see :func:`spelled`)."""
-    return _SPELLING.get().get(name, name)
-
-
-def check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor):
+def check_schedule(learning_rate: Any, boundaries: Any, values: Any, warmup_iter: Any,
+                   warmup_factor: Any) -> Tuple[float, List[int], List[float], float, float]:
     """Check the five schedule arguments; raise on the first broken rule.
 
     Args:
         learning_rate, boundaries, values, warmup_iter, warmup_factor: the
-            arguments of :func:`paddle_lr.exponential_with_warmup_decay`;
-            messages name them as :func:`spelled` says.
+            arguments of :func:`paddle_lr.exponential_with_warmup_decay`
+            (a cfg checks its keys one by one: :data:`paddle_lr.config.keys.KEYS`).
 
     Returns:
         tuple: ``(learning_rate, boundaries, values, warmup_iter, warmup_factor)``
         as Python floats and lists.
     """
-    n = spelling
-    learning_rate = float32(n("learning_rate"), learning_rate, low=0.0, low_open=True)
-    boundaries = increasing_steps(n("boundaries"), boundaries)
-    values = piecewise_values(n("values"), values, boundaries)
-    warmup_iter = float32(n("warmup_iter"), warmup_iter, low=0.0, divisor=True)
-    warmup_factor = float32(n("warmup_factor"), warmup_factor, low=0.0)
-    float32_product(n("warmup_factor"), f"{n('learning_rate')} * {n('warmup_factor')}", learning_rate * warmup_factor)
+    learning_rate = float32("learning_rate", learning_rate, low=0.0, low_open=True)
+    boundaries = increasing_steps("boundaries", boundaries)
+    values = piecewise_values("values", values, boundaries)
+    warmup_iter = float32("warmup_iter", warmup_iter, low=0.0, divisor=True)
+    warmup_factor = float32("warmup_factor", warmup_factor, low=0.0)
+    float32_product("warmup_factor", "learning_rate * warmup_factor", learning_rate * warmup_factor)
     return learning_rate, boundaries, values, warmup_iter, warmup_factor
 
 
-def warn_schedule(boundaries, warmup_iter, warmup_factor, max_iter=None, lr_gamma=None):
+def warn_schedule(boundaries: Sequence[int], warmup_iter: float, warmup_factor: float,
+                  max_iter: Optional[int] = None, lr_gamma: Optional[float] = None,
+                  names: Mapping[str, str] = _AS_WRITTEN) -> List[str]:
     """Warn (:class:`ScheduleWarning`) about valid schedules that are probably mistakes.
 
     Args:
@@ -627,11 +601,13 @@ def warn_schedule(boundaries, warmup_iter, warmup_factor, max_iter=None, lr_gamm
         warmup_factor (float): checked warmup start factor.
         max_iter (int, optional): the training length, when known.
         lr_gamma (float, optional): the decay factor, when known.
+        names (dict): argument name -> the name messages show (a cfg passes its
+            keys, :data:`paddle_lr.config.keys.ARG_KEYS`); others by their own name.
 
     Returns:
         list[str]: the warning messages issued.
     """
-    n = {name: spelling(name) for name in ("boundaries", "warmup_iter", "warmup_factor", "max_iter", "lr_gamma")}
+    n = {name: names.get(name, name) for name in ("boundaries", "warmup_iter", "warmup_factor", "max_iter", "lr_gamma")}
     issued = []
     if lr_gamma is not None and lr_gamma > 1:
         issued.append(f"{n['lr_gamma']}: {lr_gamma!r} > 1, the lr grows at each boundary")
@@ -671,7 +647,7 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat
           (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
 
 
-def path_text(name, value):
+def path_text(name: str, value: Any) -> str:
     """A path argument that names something: not empty, not only spaces.
 
     Args:
@@ -694,11 +670,11 @@ def path_text(name, value):
     return text
 
 
-def _os_error(name, path, exc):
+def _os_error(name: str, path: Any, exc: OSError) -> "ConfigError":
     return ConfigError(f"{name}: cannot read {path}: {exc.strerror or exc}")
 
 
-def open_regular(name, path, *, max_bytes=None):
+def open_regular(name: str, path: Any, *, max_bytes: Optional[int] = None) -> IO[bytes]:
     """Open a file for reading in binary, refusing what is not a regular file before anything is read.
 
     The file is opened without blocking (a FIFO would wait for a writer
@@ -740,7 +716,7 @@ def open_regular(name, path, *, max_bytes=None):
         raise
 
 
-def read_regular(name, path, *, max_bytes=None):
+def read_regular(name: str, path: Any, *, max_bytes: Optional[int] = None) -> bytes:
     """The bytes of a regular file of at most ``max_bytes`` (:func:`open_regular`'s rules).
 
     Args:
@@ -765,7 +741,7 @@ def read_regular(name, path, *, max_bytes=None):
     return data
 
 
-def memory_bytes():
+def memory_bytes() -> int:
     """The machine's physical memory, bytes (what a single tensor can at most occupy).
 
     Returns:
@@ -777,7 +753,7 @@ def memory_bytes():
         return 2 ** 63 - 1
 
 
-def fits_in_memory(name, shape, itemsize):
+def fits_in_memory(name: str, shape: Sequence[int], itemsize: int) -> Sequence[int]:
     """A tensor shape whose bytes the machine's memory can hold, checked before anything allocates it.
 
     Args:
@@ -801,7 +777,7 @@ def fits_in_memory(name, shape, itemsize):
     return shape
 
 
-def read_json(name, path, *, max_bytes):
+def read_json(name: str, path: Any, *, max_bytes: int) -> Any:
     """The JSON value of a regular file of at most ``max_bytes`` (:func:`read_regular`'s rules).
 
     Args:

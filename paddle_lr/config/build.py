@@ -2,13 +2,15 @@
 import copy
 import warnings
 
+from typing import Any, Dict, List, Tuple
+
 import numpy as np
 import paddle
 
 from .. import rules
 from .. import optimizer as optimizers
 from ..optimizer import L2Decay
-from .keys import SCHEDULE_ARGS
+from .keys import SCHEDULE_ARGS, AttrDict
 from ..schedules import registry
 from ..schedules.lowerings import IMPLS
 from ..schedules.warmup_piecewise import boundary_values
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 
-def schedule_args(config):
+def schedule_args(config: AttrDict) -> Dict[str, Any]:
     """The arguments of the schedule (and of :func:`~paddle_lr.lr_at`) for a cfg.
 
     Args:
@@ -47,7 +49,7 @@ def schedule_args(config):
     return {"learning_rate": config.learning_rate, **{arg: given[key] for key, arg in SCHEDULE_ARGS.items()}}
 
 
-def schedule_spec(config):
+def schedule_spec(config: AttrDict) -> Dict[str, Any]:
     """The cfg's schedule as a registry spec ``{"fn": NAME, "args": {...}}``.
 
     Args:
@@ -63,7 +65,7 @@ def schedule_spec(config):
     return {"fn": "exponential_with_warmup_decay", "args": {**schedule_args(config), "impl": config.lr_impl}}
 
 
-def with_impl(config, impl):
+def with_impl(config: AttrDict, impl: str) -> AttrDict:
     """The cfg with lowering ``impl`` wherever its schedule takes one.
 
     For the R-CNN schedule this is ``lr_impl``; in a spec, every schedule whose
@@ -92,7 +94,7 @@ def with_impl(config, impl):
     return out
 
 
-def counter_begin(config):
+def counter_begin(config: AttrDict) -> int:
     """The step counter's value at the first run (1 when ``noam_decay`` is built first, else 0).
 
     Args:
@@ -104,7 +106,7 @@ def counter_begin(config):
     return registry.counter_begin(schedule_spec(config))
 
 
-def reference_lr(config, iterations):
+def reference_lr(config: AttrDict, iterations: Any) -> np.ndarray:
     """The float32 numpy reference lr of runs ``iterations`` (0 is the first run).
 
     The same values the graph and the twin give (:func:`~paddle_lr.schedules.registry.reference_values`
@@ -131,7 +133,7 @@ def _nodes(spec):
         spec = inner
 
 
-def warmup_iters(config):
+def warmup_iters(config: AttrDict) -> float:
     """How many first runs are a linear warmup ramp (for tables and plots).
 
     Args:
@@ -153,7 +155,7 @@ def warmup_iters(config):
     return 0.0
 
 
-def boundary_marks(config):
+def boundary_marks(config: AttrDict) -> List[Tuple[int, str]]:
     """The named decay steps of the schedule, as run indices (for plots).
 
     Args:
@@ -173,7 +175,7 @@ def boundary_marks(config):
     return sorted(marks)
 
 
-def describe(config):
+def describe(config: AttrDict) -> str:
     """The cfg's schedule in one line, nested calls written as fluid's (for titles).
 
     Args:
@@ -199,7 +201,7 @@ def describe(config):
     return call(schedule_spec(config))
 
 
-def build_static_lr(config):
+def build_static_lr(config: AttrDict) -> Any:
     """The in-graph learning rate of a cfg, built into the current static program.
 
     Args:
@@ -217,7 +219,7 @@ def build_static_lr(config):
     return _build(config)
 
 
-def build_lr_scheduler(config):
+def build_lr_scheduler(config: AttrDict) -> Any:
     """The dygraph twin of a cfg's schedule: an ``LRScheduler`` with the graph's meaning.
 
     Args:
@@ -244,7 +246,7 @@ def _build(config):
         return registry.build(schedule_spec(config))
 
 
-def build_lr(config):
+def build_lr(config: AttrDict) -> Any:
     """The learning rate of a cfg in Paddle's current mode (kept as the mode-dispatching convenience).
 
     Args:
@@ -259,7 +261,7 @@ def build_lr(config):
     return build_static_lr(config)
 
 
-def build_optimizer(config, lr, parameters=None):
+def build_optimizer(config: AttrDict, lr: Any, parameters: Any = None) -> optimizers.TensorLearningRate:
     """The cfg's optimizer over ``lr``: ``cfg.optimizer`` with its arguments, weight decay and clipping.
 
     ``Momentum(lr, cfg.momentum, regularization=L2Decay(cfg.weight_decay))`` by

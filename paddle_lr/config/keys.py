@@ -6,6 +6,7 @@ the tools describe keys from it. Plain data: this module does not import Paddle.
 """
 import copy
 import functools
+from typing import Any, Callable, Dict
 
 from .. import rules
 from ..schedules.lowerings import IMPLS
@@ -109,8 +110,8 @@ def schedule_spec_rule(key, value):
 # their rules; the lr, ``momentum`` (Momentum's), ``weight_decay`` and ``clip_grad_by_norm`` are keys.
 _unit = functools.partial(_real, low=0.0, high=1.0, high_open=True)
 _epsilon = functools.partial(_real, low=0.0, low_open=True, high=1.0)
-_ADAM_ARGS = {"beta1": _unit, "beta2": _unit, "epsilon": _epsilon, "lazy_mode": rules.boolean}
-OPTIMIZER_ARGS = {
+_ADAM_ARGS: Dict[str, Callable[[str, Any], Any]] = {"beta1": _unit, "beta2": _unit, "epsilon": _epsilon, "lazy_mode": rules.boolean}
+OPTIMIZER_ARGS: Dict[str, Dict[str, Callable[[str, Any], Any]]] = {
     "Momentum": {"use_nesterov": rules.boolean},
     "SGD": {},
     "RMSProp": {"rho": _unit, "epsilon": _epsilon, "momentum": _unit, "centered": rules.boolean},

@@ -3,10 +3,12 @@
 Plain data: this module does not import Paddle.
 """
 import copy
-import os
 import difflib
+import os
 import re
 import warnings
+
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import yaml
 
@@ -33,7 +35,7 @@ class _Loader(yaml.SafeLoader):
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
-            seen = {}
+            seen: dict = {}
             for key_node, _ in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     key = "<<"  # given twice, both would be merged in silently
@@ -82,7 +84,7 @@ def _parse_yaml(text, where):
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        if isinstance(exc, DuplicateKeyError):
+        if isinstance(exc, DuplicateKeyError) and mark is not None and exc.context_mark is not None:
             first = exc.context_mark.line + 1
             raise rules.ConfigError(
                 f"{where}: {exc.problem} on line {mark.line + 1} (column {mark.column + 1}), "
@@ -130,7 +132,7 @@ def _check_known(key, where):
         raise rules.ConfigError(f"{name}: unknown key in {where}{hint}")
 
 
-def load_config(path=None, overrides=()):
+def load_config(path: Optional[Union[str, os.PathLike]] = None, overrides: Sequence[str] = ()) -> AttrDict:
     """The defaults, then a YAML file, then ``KEY=VALUE`` overrides, validated.
 
     Args:
@@ -147,7 +149,8 @@ def load_config(path=None, overrides=()):
         ConfigError: one line naming the file or key, the rule and the value.
     """
     out = AttrDict(copy.deepcopy(dict(cfg)))
-    skipped, noted = [], []
+    skipped: list = []
+    noted: list = []
     if path is not None:
         # a path, not an int: open(2) would read (and then close) the process's stderr
         rules.instance("config", path, (str, os.PathLike), "a file path (str or os.PathLike)")
@@ -177,7 +180,7 @@ def load_config(path=None, overrides=()):
     return out
 
 
-def validate(config):
+def validate(config: Mapping[str, Any]) -> AttrDict:
     """Check every key of ``config`` and the rules across keys.
 
     Errors raise :class:`~paddle_lr.rules.ConfigError`; schedules that are valid
@@ -212,10 +215,8 @@ def validate(config):
         rules.float32_products("learning_rate", out.learning_rate, "lr_gamma", out.lr_gamma,
                                len(out.lr_steps) + 1)
     rules.float32_products("learning_rate", out.learning_rate, "warm_up_factor", out.warm_up_factor, 2)
-    with rules.spelled(ARG_KEYS):
-        rules.warn_schedule(
-            out.lr_steps, out.warm_up_iter, out.warm_up_factor, max_iter=out.max_iter, lr_gamma=out.lr_gamma
-        )
+    rules.warn_schedule(out.lr_steps, out.warm_up_iter, out.warm_up_factor, max_iter=out.max_iter,
+                        lr_gamma=out.lr_gamma, names=ARG_KEYS)
     if out.lr_impl == "switch" and len(out.lr_steps) > SWITCH_MAX_CASES:
         warnings.warn(
             f"lr_impl: 'switch' with {len(out.lr_steps)} lr_steps builds one conditional block each, "

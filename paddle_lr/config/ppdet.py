@@ -79,7 +79,7 @@ _REQUIRED = object()
 
 # PaddleDetection's static/ppdet/optimizer.py: each class's arguments and defaults, as published
 # (tests/test_ppdet_configs.py compares this table with that file).
-DEFAULTS = {
+DEFAULTS: Dict[str, Dict[str, Any]] = {
     "PiecewiseDecay": {"gamma": [0.1, 0.1], "milestones": [60000, 80000], "values": None},
     "PolynomialDecay": {"max_iter": 180000, "end_lr": 0.0001, "power": 1.0},
     "ExponentialDecay": {"max_iter": _REQUIRED, "decay_rate": _REQUIRED},
@@ -201,7 +201,7 @@ def _schedule(where, section) -> Dict[str, Any]:
     if not isinstance(schedulers, list) or not schedulers:
         raise rules.ConfigError(f"{where}.schedulers: must be a list of tagged schedulers "
                                 f"(!PiecewiseDecay, !LinearWarmup ...), got {rules.shown(schedulers)}")
-    lr = None
+    lr: Any = None  # the spec so far
     for i, item in enumerate(schedulers):
         at = f"{where}.schedulers[{i}]"
         if not isinstance(item, Tagged) or item.tag not in SCHEDULERS:
@@ -224,7 +224,7 @@ def _optimizer(where, section) -> Dict[str, Any]:
     if unknown:
         raise rules.ConfigError(f"{where}.optimizer.{rules.shown(unknown[0])}: not an argument of fluid's "
                                 f"{optimizer['type']} here, expected one of {', '.join(allowed) or 'none'}")
-    out = {"optimizer": name}
+    out: Dict[str, Any] = {"optimizer": name}
     if name == "Momentum":
         if "momentum" not in args:
             raise rules.ConfigError(f"{where}.optimizer.momentum: required (fluid's {optimizer['type']} "
@@ -274,7 +274,7 @@ def convert(data: Dict[Any, Any], where: str) -> Tuple[Dict[str, Any], List[str]
     if "epoch" in data and "max_iters" not in data:
         raise rules.ConfigError(f"{where}: epoch: PaddleDetection's dygraph configs count in epochs; "
                                 "only static-graph configs (max_iters) are read")
-    keys = {"schedule": _schedule("LearningRate", data["LearningRate"])}
+    keys: Dict[str, Any] = {"schedule": _schedule("LearningRate", data["LearningRate"])}
     keys.update(_optimizer("OptimizerBuilder", data.get("OptimizerBuilder", {})))
     for theirs, ours in _RENAMED.items():
         if theirs in data:

@@ -1,4 +1,6 @@
 """Fluid's persistable global step counters, on both static IRs."""
+from typing import Any, Optional
+
 import paddle
 
 from .. import rules
@@ -16,7 +18,7 @@ def _check_int(name, value):
         raise TypeError(f"{name}: must be an int, got {value!r}")
 
 
-def autoincreased_step_counter(counter_name=None, begin=1, step=1):
+def autoincreased_step_counter(counter_name: Optional[str] = None, begin: int = 1, step: int = 1) -> Any:
     """A persistable int64 [1] counter that every run of the main program advances.
 
     The counter is created once per program (a second call with the same name
@@ -44,7 +46,7 @@ def autoincreased_step_counter(counter_name=None, begin=1, step=1):
     return counter
 
 
-def decay_step_counter(begin=0):
+def decay_step_counter(begin: int = 0) -> Any:
     """The learning-rate decay counter ``@LR_DECAY_COUNTER@``, read as float32.
 
     Args:

@@ -300,7 +300,8 @@ def op_names(program, nested: bool = False, computed: bool = False) -> List[str]
 
 def _doomed_ops(block) -> list:
     """The schedule ops of ``block`` and every op that reads what they compute."""
-    doomed, tainted = [], set()
+    doomed: list = []
+    tainted: set = set()
     for op in block.ops:
         inputs, outputs = _backend.op_io(op)
         if is_schedule_op(op) or inputs & tainted:
@@ -309,7 +310,7 @@ def _doomed_ops(block) -> list:
     return doomed
 
 
-def clone_for_test(program, values: Sequence = ()) -> Tuple[Any, list]:
+def clone_for_test(program: Any, values: Sequence = ()) -> Tuple[Any, list]:
     """An evaluation copy of ``program`` with no schedule or counter ops.
 
     ``Program.clone(for_test=True)`` of a legacy program that holds a backward
@@ -370,8 +371,9 @@ def read_tensor_file(path) -> tuple:
     """
     import numpy as np
 
-    reader = getattr(core, "load_dense_tensor", None) or core.load_lod_tensor
-    tensor = (getattr(core, "DenseTensor", None) or core.LoDTensor)()
+    # 3.x names them DenseTensor, 2.6 LoDTensor
+    reader = getattr(core, "load_dense_tensor", None) or getattr(core, "load_lod_tensor")
+    tensor = (getattr(core, "DenseTensor", None) or getattr(core, "LoDTensor"))()
     end = reader(tensor, str(path))
     return np.array(tensor), int(end)
 
@@ -398,9 +400,9 @@ def read_tensor_records(data: bytes) -> list:
     """
     import numpy as np
 
-    reader = getattr(core, "load_dense_tensor_from_memory", None) or core.load_lod_tensor_from_memory
-    writer = getattr(core, "save_dense_tensor_to_memory", None) or core.save_lod_tensor_to_memory
-    tensor_type = getattr(core, "DenseTensor", None) or core.LoDTensor
+    reader = getattr(core, "load_dense_tensor_from_memory", None) or getattr(core, "load_lod_tensor_from_memory")
+    writer = getattr(core, "save_dense_tensor_to_memory", None) or getattr(core, "save_lod_tensor_to_memory")
+    tensor_type = getattr(core, "DenseTensor", None) or getattr(core, "LoDTensor")
     arrays, offset = [], 0
     while offset < len(data):
         tensor = tensor_type()
@@ -458,7 +460,7 @@ def global_var_meta(name: str):
     return _backend.global_var_meta(name)
 
 
-def global_var(shape: List[int], value: float, dtype: str, persistable: bool, force_cpu: bool, name=None):
+def global_var(shape: Sequence[int], value: float, dtype: str, persistable: bool, force_cpu: bool, name=None):
     """Fluid's ``create_global_var`` (checked arguments; see :func:`paddle_lr.create_global_var`).
 
     Args:

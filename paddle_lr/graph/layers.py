@@ -14,7 +14,7 @@ These are the same two functions, with fluid's signatures, on both static IRs
 bad one is a one-line :class:`~paddle_lr.ConfigError`.
 """
 import numbers
-from typing import Any, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 import paddle
@@ -57,7 +57,7 @@ def _dtype(name, dtype):
     return text
 
 
-def _shape(name, shape):
+def _shape(name: str, shape: Any) -> List[int]:
     """A shape: a list, tuple or 1-D array of whole numbers >= 0."""
     if isinstance(shape, np.ndarray):
         shape = shape.tolist()

@@ -3,6 +3,8 @@ import contextlib
 import contextvars
 import functools
 
+from typing import Any, List, Optional, Tuple
+
 import paddle
 
 from ..rules import ConfigError
@@ -55,12 +57,12 @@ class Switch:
         name (str, optional): kept for fluid compatibility; unused.
     """
 
-    def __init__(self, name=None):
+    def __init__(self, name: Optional[str] = None) -> None:
         self.name = name
         self.inside_scope = False
-        self.pre_not_conditions = []
+        self.pre_not_conditions: List[Any] = []
         self.has_default = False
-        self._token = None
+        self._token: Any = None
 
     def _check_open(self, what):
         """``what`` (``case``/``default``) is called inside this Switch's ``with``, the innermost one
@@ -126,7 +128,7 @@ class Switch:
 
 
 # The Switches whose ``with`` is open, innermost last.
-_OPEN = contextvars.ContextVar("paddle_lr_open_switches", default=())
+_OPEN: "contextvars.ContextVar[Tuple[Any, ...]]" = contextvars.ContextVar("paddle_lr_open_switches", default=())
 
 
 # -- what a Switch with many cases costs (the policy that uses it: schedules/lowerings.py) --

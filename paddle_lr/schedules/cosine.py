@@ -52,7 +52,7 @@ def check(learning_rate, step_each_epoch, epochs) -> Dict[str, Any]:
     )
 
 
-def cosine_decay(learning_rate, step_each_epoch, epochs):
+def cosine_decay(learning_rate: Any, step_each_epoch: float, epochs: float) -> Any:
     """Cosine decay by whole epochs on the decay counter, as ``fluid.layers.cosine_decay``.
 
     Args:

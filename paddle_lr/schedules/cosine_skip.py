@@ -12,7 +12,7 @@ step itself, not ``step - skip_steps``, as PaddleDetection wrote it. The
 ``cos`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
 import math
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 import paddle
@@ -66,7 +66,7 @@ def check(learning_rate, total_steps, skip_steps=None) -> Dict[str, Any]:
                 total_steps=total, skip_steps=skip_steps)
 
 
-def cosine_decay_with_skip(learning_rate, total_steps, skip_steps=None):
+def cosine_decay_with_skip(learning_rate: Any, total_steps: int, skip_steps: Optional[int] = None) -> Any:
     """Cosine decay over ``total_steps``, holding ``learning_rate`` until ``skip_steps``, as PaddleDetection's.
 
     Args:

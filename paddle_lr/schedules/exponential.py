@@ -7,6 +7,8 @@ a tensor). The ``pow`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
 import functools
 
+from typing import Any
+
 import numpy as np
 import paddle
 
@@ -38,7 +40,7 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
 check = functools.partial(check_decay, rate_low_open=True)
 
 
-def exponential_decay(learning_rate, decay_steps, decay_rate, staircase=False):
+def exponential_decay(learning_rate: Any, decay_steps: float, decay_rate: float, staircase: bool = False) -> Any:
     """Exponential decay on the decay counter, as ``fluid.layers.exponential_decay``.
 
     Args:

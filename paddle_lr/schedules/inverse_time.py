@@ -7,6 +7,8 @@ differently between versions: bit for bit on 2.x and 3.x.
 """
 import functools
 
+from typing import Any
+
 import numpy as np
 import paddle
 
@@ -42,7 +44,7 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
 check = functools.partial(check_decay, rate_low_open=False)
 
 
-def inverse_time_decay(learning_rate, decay_steps, decay_rate, staircase=False):
+def inverse_time_decay(learning_rate: Any, decay_steps: float, decay_rate: float, staircase: bool = False) -> Any:
     """Inverse time decay on the decay counter, as ``fluid.layers.inverse_time_decay``.
 
     Takes :func:`~paddle_lr.exponential_decay`'s arguments; here ``decay_rate`` is

@@ -68,7 +68,8 @@ def check(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "auto") -> 
     )
 
 
-def linear_lr_warmup(learning_rate, warmup_steps, start_lr, end_lr, impl: str = "auto"):
+def linear_lr_warmup(learning_rate: Any, warmup_steps: float, start_lr: float, end_lr: float,
+                     impl: str = "auto") -> Any:
     """Linear warmup before another schedule (or a constant), as ``fluid.layers.linear_lr_warmup``.
 
     Args:

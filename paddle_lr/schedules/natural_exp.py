@@ -6,6 +6,8 @@ The ``exp`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
 import functools
 
+from typing import Any
+
 import numpy as np
 import paddle
 
@@ -37,7 +39,7 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
 check = functools.partial(check_decay, rate_low_open=False)
 
 
-def natural_exp_decay(learning_rate, decay_steps, decay_rate, staircase=False):
+def natural_exp_decay(learning_rate: Any, decay_steps: float, decay_rate: float, staircase: bool = False) -> Any:
     """Natural exponential decay on the decay counter, as ``fluid.layers.natural_exp_decay``.
 
     Takes :func:`~paddle_lr.exponential_decay`'s arguments; here ``decay_rate`` is

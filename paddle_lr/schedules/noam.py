@@ -65,7 +65,7 @@ def check(d_model, warmup_steps, learning_rate=1.0) -> Dict[str, Any]:
     return args
 
 
-def noam_decay(d_model, warmup_steps, learning_rate=1.0):
+def noam_decay(d_model: float, warmup_steps: float, learning_rate: Any = 1.0) -> Any:
     """The Transformer's Noam schedule on the decay counter, as ``fluid.layers.noam_decay``.
 
     Args:

@@ -65,7 +65,7 @@ def check(boundaries, values, impl: str = "auto") -> Dict[str, Any]:
     return dict(boundaries=boundaries, values=values, impl=impl)
 
 
-def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "auto"):
+def piecewise_decay(boundaries: List[int], values: List[float], impl: str = "auto") -> Any:
     """Piecewise-constant learning rate on the decay counter, as ``fluid.layers.piecewise_decay``.
 
     Args:

@@ -70,7 +70,8 @@ def check(learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle
     )
 
 
-def polynomial_decay(learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False):
+def polynomial_decay(learning_rate: Any, decay_steps: float, end_learning_rate: float = 0.0001, power: float = 1.0,
+                     cycle: bool = False) -> Any:
     """Polynomial decay on the decay counter, as ``fluid.layers.polynomial_decay``.
 
     Args:

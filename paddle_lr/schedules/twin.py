@@ -35,7 +35,7 @@ class FluidScheduler(paddle.optimizer.lr.LRScheduler):
     [0.1, 0.1, 0.05, 0.05, 0.025]
     """
 
-    def __init__(self, spec: Dict[str, Any], last_epoch: int = -1, verbose: bool = False):
+    def __init__(self, spec: Dict[str, Any], last_epoch: int = -1, verbose: bool = False) -> None:
         self.spec = check_spec(spec)
         self.begin = counter_begin(self.spec)
         first = float(_reference(self.spec, [self.begin])[0])

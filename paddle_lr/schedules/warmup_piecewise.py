@@ -37,6 +37,8 @@ the switch's ``learning_rate`` variable.
 """
 import math
 
+from typing import Any, List, Sequence
+
 import numpy as np
 import paddle
 from paddle.utils import unique_name
@@ -70,8 +72,9 @@ def reference(steps, learning_rate, boundaries, values, warmup_iter, warmup_fact
 
 
 def exponential_with_warmup_decay(
-    learning_rate, boundaries, values, warmup_iter, warmup_factor, impl="auto"
-):
+    learning_rate: float, boundaries: Sequence[int], values: Sequence[float], warmup_iter: float,
+    warmup_factor: float, impl: str = "auto"
+) -> Any:
     """Linear warmup, then piecewise-constant values, read from the decay counter.
 
     With ``s`` the decay step (0 at the first run of the main program)::
@@ -161,7 +164,7 @@ def _branchless(counter, learning_rate, boundaries, values, warmup_iter, warmup_
 LOWERINGS = {"switch": Lowering(_switch), "branchless": Lowering(_branchless, reads_counter=True)}
 
 
-def reload_tables(program, scope=None):
+def reload_tables(program: Any, scope: Any = None) -> List[str]:
     """Write the branch-free tables of ``program`` back into ``scope``.
 
     :func:`paddle_lr.load_checkpoint` and the trainer's resume do this
@@ -184,7 +187,7 @@ def reload_tables(program, scope=None):
 _F32 = np.float32
 
 
-def boundary_values(learning_rate, lr_gamma, num_boundaries):
+def boundary_values(learning_rate: float, lr_gamma: float, num_boundaries: int) -> List[float]:
     """The piecewise values of the R-CNN recipe, as the original derived them.
 
     Args:
@@ -199,7 +202,8 @@ def boundary_values(learning_rate, lr_gamma, num_boundaries):
     return [learning_rate * lr_gamma ** i for i in range(num_boundaries + 1)]
 
 
-def lr_at(step, learning_rate, boundaries, values, warmup_iter, warmup_factor):
+def lr_at(step: Any, learning_rate: float, boundaries: Sequence[int], values: Sequence[float],
+          warmup_iter: float, warmup_factor: float) -> Any:
     """The learning rate that fluid's warmup + piecewise graph gives at ``step``.
 
     Args:
@@ -252,8 +256,9 @@ class WarmupPiecewiseDecay(paddle.optimizer.lr.LRScheduler):
     """
 
     def __init__(
-        self, learning_rate, boundaries, values, warmup_iter, warmup_factor, last_epoch=-1, verbose=False
-    ):
+        self, learning_rate: float, boundaries: Sequence[int], values: Sequence[float], warmup_iter: float,
+        warmup_factor: float, last_epoch: int = -1, verbose: bool = False
+    ) -> None:
         self.schedule = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
         last_epoch = rules.integer("last_epoch", last_epoch, low=-1, high=rules.MAX_ITERATIONS)
         super().__init__(learning_rate=self.schedule[0], last_epoch=last_epoch, verbose=verbose)
