@@ -37,7 +37,8 @@ run before anything reads it, so a checkpoint need not hold it, and a switch
 checkpoint's lr variable (``learning_rate``, ``learning_rate_warmup``, with or
 without a ``_N`` suffix) is skipped in a program whose branch-free tables
 stand in its place. This is what resumes a snapshot made under the former
-default (``impl="auto"`` was the Switch up to 100 boundaries) in a program
+default (``impl="auto"`` was the Switch up to
+:data:`~paddle_lr.schedules.lowerings.SWITCH_MAX_CASES` boundaries) in a program
 built with today's (the lookup).
 
 :func:`save_checkpoint` is ``paddle.static.save`` under a scope; any

@@ -73,7 +73,7 @@ FLOAT32_SMALLEST = 2.0 ** -149
 """float32's smallest positive number: a nonzero value smaller than this becomes 0 there."""
 MAX_ITERATIONS = 10 ** 8
 """The furthest step a cfg may name, in iterations (max_iter, each lr_steps entry,
-warm_up_iter, snapshot_iter): about 6 times 2**24, where the float32 step counter
+warm_up_iter, snapshot_iter): about 6 times :data:`FLOAT32_EXACT_STEPS`, where the float32 step counter
 already stops telling steps apart (a warning), and well beyond any real run
 (the R-CNN 1x recipe is 180000)."""
 MAX_BOUNDARIES = 10000
@@ -127,7 +127,7 @@ def shown(value: Any) -> str:
         value: anything a config may hold.
 
     Returns:
-        str: a printable line of at most 300 characters.
+        str: a printable line of at most ``_SHOWN_MAX`` characters.
 
     >>> shown([1, 2.5, 'a'])
     "[1, 2.5, 'a']"
@@ -634,7 +634,8 @@ def warn_schedule(boundaries: Sequence[int], warmup_iter: float, warmup_factor: 
     key, last = max(((k, v) for k, v in reach.items() if v is not None), key=lambda kv: kv[1])
     if last > FLOAT32_EXACT_STEPS:
         issued.append(
-            f"{key}: the schedule runs past 2**24 steps ({last!r}), where the float32 step counter "
+            f"{key}: the schedule runs past 2**{FLOAT32_EXACT_STEPS.bit_length() - 1} steps ({last!r}), "
+            "where the float32 step counter "
             "can no longer tell neighbouring steps apart"
         )
     for message in issued:

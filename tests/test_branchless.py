@@ -26,7 +26,7 @@ def test_one_lookup_whatever_the_boundaries(runner, count):
 @pytest.mark.parametrize("case", golden_params())
 def test_untabulated_warmup_matches_golden(runner, monkeypatch, case):
     # Warmups longer than the table limit compute the ramp in the graph instead.
-    monkeypatch.setattr(schedule, "_MAX_TABULATED_WARMUP", 0)
+    monkeypatch.setattr(tables, "MAX_TABULATED_WARMUP", 0)
     r = runner(lambda: paddle_lr.exponential_with_warmup_decay(**case["args"], impl="branchless"))
     start = case["start"]
     edges = [start, int(np.ceil(case["args"]["warmup_iter"])), *case["args"]["boundaries"]]

@@ -360,5 +360,5 @@ def test_many_lr_steps_default_to_the_branch_free_lookup(static_mode):
 
 def test_an_explicit_switch_with_many_lr_steps_warns_once_at_load():
     steps = list(range(10, 1520, 10))
-    with pytest.warns(ScheduleWarning, match=rf"^lr_impl: 'switch' with {len(steps)} lr_steps builds one conditional"):
+    with pytest.warns(ScheduleWarning, match=rf"^lr_steps: {len(steps)} boundaries as a Switch \(lr_impl='switch'\) need about"):
         config.load_config(None, [f"lr_steps={steps}", "max_iter=2000", "warm_up_iter=4", "lr_impl=switch"])

@@ -121,7 +121,7 @@ OPTIMIZER_ARGS: Dict[str, Dict[str, Callable[[str, Any], Any]]] = {
 """optimizer name -> {argument: rule} of what ``optimizer_args`` may hold for it (Paddle's names and defaults)."""
 _ANY_OPTIMIZER_ARG = {k: v for table in OPTIMIZER_ARGS.values() for k, v in table.items()}
 
-_ITERS = rules.MAX_ITERATIONS  # 10**8 iterations: max_iter, lr_steps entries, warm_up_iter, snapshot_iter
+_ITERS = rules.MAX_ITERATIONS  # iterations: max_iter, lr_steps entries, warm_up_iter, snapshot_iter
 _F32 = rules.FLOAT32_MAX  # reals the graph holds stay finite in float32 (also checked for each derived lr)
 
 # key: (default, rule, unit and meaning). The one table of the cfg: defaults,
@@ -137,7 +137,7 @@ KEYS = {
                      "linear warmup length, iterations (0: none; may be fractional)"),
     "warm_up_factor": (1.0 / 3.0, functools.partial(_real, low=0.0, high=_F32),
                        "lr multiplier at iteration 0 of the warmup (1: no warmup)"),
-    # At most rules.MAX_BOUNDARIES (10000) entries, each at most 10**8 iterations.
+    # At most rules.MAX_BOUNDARIES entries, each at most rules.MAX_ITERATIONS.
     "lr_steps": ([120000, 160000],
                  functools.partial(rules.increasing_steps, high=_ITERS, max_count=rules.MAX_BOUNDARIES),
                  "iterations (absolute, counted from 0) at which lr is multiplied by lr_gamma"),
@@ -167,7 +167,7 @@ KEYS = {
     "clip_grad_by_norm": (None, _optional(functools.partial(_real, low=0.0, low_open=True, high=_F32)),
                           "clip the gradients to this global norm (ClipGradByGlobalNorm; null: no clipping)"),
     # -- batch and its scaling --
-    # Batch sizes and devices: at most rules.MAX_BATCH (4096) each.
+    # Batch sizes and devices: at most rules.MAX_BATCH each.
     "im_per_batch": (1, functools.partial(_int, low=1, high=rules.MAX_BATCH), "images per device per iteration"),
     "num_devices": (1, functools.partial(_int, low=1, high=rules.MAX_BATCH),
                     "devices (GPUs or processes) in data parallel; the launcher's count wins"),
@@ -186,7 +186,7 @@ KEYS = {
                     "COCO-format root: <dir>/<split>/ images, <dir>/annotations/instances_<split>.json"),
     "train_split": ("train", rules.optional_text, "training split name"),
     "val_split": ("val", rules.optional_text, "evaluation split name"),
-    # Images: a dataset at most rules.MAX_IMAGES (10**9); the generated shapes splits 10**6 each.
+    # Images: a dataset at most rules.MAX_IMAGES; the generated shapes splits a thousandth of it each.
     "dataset_images": (None, _optional(functools.partial(_int, low=1, high=rules.MAX_IMAGES)),
                        "training images, for epochs in the tools (null: count the annotations)"),
     "generate_shapes": (False, rules.boolean,
@@ -196,11 +196,11 @@ KEYS = {
     "shapes_val_images": (128, functools.partial(_int, low=1, high=rules.MAX_IMAGES // 1000),
                           "shapes dataset: validation images"),
     # -- model and run --
-    # Pixels: at most rules.MAX_IMAGE_SIZE (2048).
+    # Pixels: at most rules.MAX_IMAGE_SIZE.
     "image_size": (128, functools.partial(_int, low=32, high=rules.MAX_IMAGE_SIZE),
                    "input side, pixels (images are resized)"),
     "snapshot_iter": (10000, functools.partial(_int, low=1, high=_ITERS), "iterations between snapshots"),
-    # numpy's seeding takes at most 2**32 - 1 (rules.MAX_SEED).
+    # numpy's seeding takes at most rules.MAX_SEED.
     "seed": (0, functools.partial(_int, low=0, high=rules.MAX_SEED), "random seed (parameters and data order)"),
 }
 

@@ -14,7 +14,7 @@ import yaml
 
 from .. import rules
 from . import ppdet
-from ..schedules.lowerings import SWITCH_MAX_CASES
+from ..schedules.lowerings import warn_big_switch
 from .keys import ARG_KEYS, KEYS, OPTIMIZER_ARGS, AttrDict, cfg
 
 __all__ = ["load_config", "validate"]
@@ -217,12 +217,8 @@ def validate(config: Mapping[str, Any]) -> AttrDict:
     rules.float32_products("learning_rate", out.learning_rate, "warm_up_factor", out.warm_up_factor, 2)
     rules.warn_schedule(out.lr_steps, out.warm_up_iter, out.warm_up_factor, max_iter=out.max_iter,
                         lr_gamma=out.lr_gamma, names=ARG_KEYS)
-    if out.lr_impl == "switch" and len(out.lr_steps) > SWITCH_MAX_CASES:
-        warnings.warn(
-            f"lr_impl: 'switch' with {len(out.lr_steps)} lr_steps builds one conditional block each, "
-            f"and a Switch's memory grows with their square (docs/scaling.md); lr_impl: auto (the "
-            f"default, the branch-free lookup) gives the same values in constant memory",
-            rules.ScheduleWarning, stacklevel=2)
+    if out.lr_impl == "switch":
+        warn_big_switch("lr_steps", len(out.lr_steps), "lr_impl", stacklevel=3)
     return out
 
 

@@ -25,7 +25,7 @@ from paddle.utils import unique_name
 
 from . import ir
 
-__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "append", "LAST_EXACT_STEP"]
+__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "append", "LAST_EXACT_STEP", "MAX_TABULATED_WARMUP"]
 
 PREFIX = "paddle_lr_table_"
 _NAME = re.compile(rf"^{PREFIX}([0-9a-f]{{16}})(?:_\d+)?$")
@@ -129,6 +129,11 @@ _INT64_MAX = np.iinfo(np.int64).max
 # The largest counter the lookup tells apart: PIR's assign_value carries int64
 # table entries through a double, exact up to 2**53 (about 9e15 steps).
 LAST_EXACT_STEP = 2 ** 53
+
+MAX_TABULATED_WARMUP = 1 << 16
+"""The longest warmup, in steps, that a branch-free lowering tabulates (one table row
+per warmup step, built once by the startup program); a longer one is computed in
+the graph from the float32 step and chosen with ``where``."""
 
 
 def step_thresholds(bounds) -> np.ndarray:

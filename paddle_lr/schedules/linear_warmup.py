@@ -16,7 +16,7 @@ step is tabulated (by :func:`reference`, the same float32 ops) and looked up on
 the raw int64 counter (:mod:`paddle_lr.graph.tables`); after the warmup the
 row is ``learning_rate``: a number is the table's last row, another
 schedule's tensor is appended to the table (``concat``, then the lookup).
-Warmups over 65536 steps are computed instead and chosen with ``where``.
+Warmups over :data:`paddle_lr.graph.tables.MAX_TABULATED_WARMUP` steps are computed instead and chosen with ``where``.
 ``impl="auto"`` (the default) is ``branchless``. No kernel that rounds differently:
 bit for bit on both versions (composed over a schedule that has one, that
 schedule's rounding shows after the warmup).
@@ -115,14 +115,10 @@ def _switch(step, learning_rate, warmup_steps, start_lr, end_lr):
     return lr
 
 
-# Warmups up to this many steps are tabulated; longer ones are computed.
-_MAX_TABULATED_WARMUP = 1 << 16
-
-
 def _branchless(counter, learning_rate, warmup_steps, start_lr, end_lr):
     """The ramp tabulated, ``learning_rate`` after it: one lookup on the raw int64 counter."""
     end = int(tables.step_thresholds([warmup_steps])[0])  # the first counter past the warmup
-    if end > _MAX_TABULATED_WARMUP:
+    if end > tables.MAX_TABULATED_WARMUP:
         step = paddle.cast(counter, "float32")
         after = learning_rate if is_tensor_lr(learning_rate) else constant(learning_rate)
         return paddle.where(step < constant(warmup_steps), _ramp(step, warmup_steps, start_lr, end_lr), after)

@@ -21,7 +21,7 @@ from ..graph import ir
 from ..graph.switch import expected_memory
 from ..rules import ScheduleWarning
 
-__all__ = ["IMPLS", "AUTO", "SWITCH_MAX_CASES", "Lowering", "resolve_lowering"]
+__all__ = ["IMPLS", "AUTO", "SWITCH_MAX_CASES", "Lowering", "resolve_lowering", "warn_big_switch"]
 
 IMPLS = ("auto", "switch", "branchless")
 
@@ -48,7 +48,7 @@ SWITCH_MAX_CASES = 100
 
 Past this count a Switch's memory (quadratic in its cases on PIR) is quoted by
 :class:`~paddle_lr.ScheduleWarning` with
-:func:`paddle_lr.graph.switch.expected_memory` (:func:`resolve_lowering`). See
+:func:`paddle_lr.graph.switch.expected_memory` (:func:`warn_big_switch`). See
 docs/scaling.md for the measurements.
 """
 
@@ -74,13 +74,32 @@ def resolve_lowering(impl: str, cases: int, name: str = "boundaries") -> str:
     """
     if impl == "auto":
         return AUTO
-    if impl == "switch" and cases > SWITCH_MAX_CASES:
-        warnings.warn(
-            f"{name}: {cases} boundaries as a Switch (impl='switch') need about "
-            f"{expected_memory(cases):.1f} GB and a first run that grows with their square "
-            f"on this Paddle ({ir.ir_name()} IR); impl='auto' (the default, the branch-free "
-            f"lookup) gives the same values in constant memory",
-            ScheduleWarning,
-            stacklevel=3,
-        )
+    if impl == "switch":
+        warn_big_switch(name, cases, stacklevel=4)
     return impl
+
+
+def warn_big_switch(name: str, cases: int, option: str = "impl", stacklevel: int = 2) -> bool:
+    """The one warning for a Switch of more than :data:`SWITCH_MAX_CASES` cases, asked for explicitly.
+
+    Args:
+        name (str): the argument or cfg key holding the boundaries.
+        cases (int): how many.
+        option (str): the argument or cfg key that asked for the Switch
+            (``impl``, or a cfg's ``lr_impl``).
+        stacklevel (int): for :func:`warnings.warn`, from the caller.
+
+    Returns:
+        bool: whether it warned (:class:`~paddle_lr.ScheduleWarning`).
+    """
+    if cases <= SWITCH_MAX_CASES:
+        return False
+    warnings.warn(
+        f"{name}: {cases} boundaries as a Switch ({option}='switch') need about "
+        f"{expected_memory(cases):.1f} GB and a first run that grows with their square "
+        f"on this Paddle ({ir.ir_name()} IR); {option}='auto' (the default, the branch-free "
+        f"lookup) gives the same values in constant memory",
+        ScheduleWarning,
+        stacklevel=stacklevel,
+    )
+    return True

@@ -20,8 +20,9 @@ Two lowerings of the same schedule, bit-identical to :func:`paddle_lr.lr_at`:
     (:func:`paddle_lr.graph.tables.step_thresholds`), quirks past 2**24
     included. Per step that is two ops after the counter's increment, and a
     binary search, so the cost does not depend on the number of boundaries.
-    Warmups longer than 65536 steps are not tabulated: the ramp is then
-    computed in the graph (from the float32 step) and selected with ``where``.
+    Warmups longer than :data:`paddle_lr.graph.tables.MAX_TABULATED_WARMUP`
+    steps are not tabulated: the ramp is then computed in the graph (from the
+    float32 step) and selected with ``where``.
 
 ``impl="auto"`` (default)
     ``branchless``, at every count: the cheapest bit-identical lowering
@@ -46,7 +47,7 @@ from paddle.utils import unique_name
 from .. import rules
 from ..graph import ir, tables
 from ..graph.switch import Switch
-from .common import graph_or_twin
+from .common import F32, graph_or_twin
 from .lowerings import IMPLS, Lowering, resolve_lowering
 from .registry import register_module
 
@@ -135,16 +136,11 @@ def _switch(global_step, learning_rate, boundaries, values, warmup_iter, warmup_
     return lr
 
 
-# Warmups up to this many steps are tabulated (two float32 tables of at most
-# this length, built once by the startup program); longer ones are computed.
-_MAX_TABULATED_WARMUP = 1 << 16
-
-
 def _branchless(counter, learning_rate, boundaries, values, warmup_iter, warmup_factor):
     # The step is a whole number in float32, so a warmup of W steps covers
     # exactly the steps 0 .. ceil(float32(W)) - 1.
     warmup_steps = math.ceil(np.float32(warmup_iter))
-    tabulated = warmup_steps <= _MAX_TABULATED_WARMUP
+    tabulated = warmup_steps <= tables.MAX_TABULATED_WARMUP
     head = warmup_steps if tabulated else 0
     # One row per warmup step, then one per piece: lifting boundaries inside
     # the warmup to its end keeps the rows sorted and lets the warmup win, as
@@ -184,9 +180,6 @@ def reload_tables(program: Any, scope: Any = None) -> List[str]:
 
 # -- the reference --------------------------------------------------------
 
-_F32 = np.float32
-
-
 def boundary_values(learning_rate: float, lr_gamma: float, num_boundaries: int) -> List[float]:
     """The piecewise values of the R-CNN recipe, as the original derived them.
 
@@ -219,18 +212,18 @@ def lr_at(step: Any, learning_rate: float, boundaries: Sequence[int], values: Se
         numpy.float32 (or a float32 array shaped like ``step``): the learning rate,
         bit-identical to the original graph.
     """
-    s = np.asarray(step, dtype=np.int64).astype(_F32)
-    warm = _F32(warmup_iter)
-    piece = np.full(s.shape, _F32(values[-1]), dtype=_F32)
+    s = np.asarray(step, dtype=np.int64).astype(F32)
+    warm = F32(warmup_iter)
+    piece = np.full(s.shape, F32(values[-1]), dtype=F32)
     # Walk the cases backwards so that the first true case wins, as in a Switch.
     for bound, value in reversed(list(zip(boundaries, values))):
-        piece = np.where(s < _F32(bound), _F32(value), piece)
+        piece = np.where(s < F32(bound), F32(value), piece)
     with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = (s / warm).astype(_F32)
-        one_minus = (_F32(1) - alpha).astype(_F32)
-        factor = ((_F32(warmup_factor) * one_minus).astype(_F32) + alpha).astype(_F32)
-        ramp = (_F32(learning_rate) * factor).astype(_F32)
-    out = np.where(s < warm, ramp, piece).astype(_F32)
+        alpha = (s / warm).astype(F32)
+        one_minus = (F32(1) - alpha).astype(F32)
+        factor = ((F32(warmup_factor) * one_minus).astype(F32) + alpha).astype(F32)
+        ramp = (F32(learning_rate) * factor).astype(F32)
+    out = np.where(s < warm, ramp, piece).astype(F32)
     return out[()] if out.ndim == 0 else out
 
 
