@@ -4,7 +4,7 @@ from collections.abc import Mapping
 import numpy as np
 import paddle
 
-from paddle_lr.schedules import common
+from paddle_lr.schedules.kernels import C_KERNELS
 from paddle_lr.schedules.registry import REGISTRY, check_spec
 
 # 3.x rounds exp/cos/pow differently from 2.6.2 (the golden's version); 2.x must be exact.
@@ -77,7 +77,7 @@ def running_kernels(distances):
                                 for i in range(xs[0].size)], dtype=np.float32)
             finally:
                 paddle.enable_static()
-            c = common.C_KERNELS[name](*xs)
+            c = C_KERNELS[name](*xs)
             distances[name] = max(distances.get(name, 0), int(ulps(out, c.view(np.uint32)).max(initial=0)))
             return out
         return apply
@@ -128,8 +128,8 @@ def check_nodes(label, specs, values, steps, kernel_ulp=None):
         eager = eager_values(node_spec, steps, inner)
         errors.append(mismatch(f"{what}: graph vs the same ops run eagerly", steps, values[i], eager.view(np.uint32)))
         distances = {}
-        with common.kernels(**running_kernels(distances)):
-            on_running = np.asarray(schedule.reference(steps, **args), dtype=np.float32).view(np.uint32)
+        on_running = np.asarray(schedule.reference(steps, **args, kernels=running_kernels(distances)),
+                                dtype=np.float32).view(np.uint32)
         errors.append(mismatch(f"{what}: graph vs reference with the running Paddle's kernels",
                                steps, values[i], on_running))
         errors += [f"{what}: the running Paddle's {name} is {d} ulp from the C library's (2.6.2's)"

@@ -18,7 +18,6 @@ import paddle_lr
 from conftest import StaticRunner
 from familykit import EXAMPLES, KERNEL_ULP, check_nodes, mismatch, run_graph, running_kernels, twin_of
 from paddle_lr.graph import ir
-from paddle_lr.schedules import common
 from paddle_lr.schedules.registry import (
     REGISTRY, build, check_spec, counter_begin, markdown_table, reference_values, spec_of, with_table,
 )
@@ -348,8 +347,7 @@ def test_composed_spec_is_the_scenario(name):
     spec = COMPOSED[name]
     ours = _run(lambda: SCENARIOS[name](paddle_lr))
     begin = counter_begin(spec)
-    with common.kernels(**running_kernels({})):
-        expected = reference_values(spec, np.arange(begin, begin + STEPS))
+    expected = reference_values(spec, np.arange(begin, begin + STEPS), kernels=running_kernels({}))
     error = mismatch(name, np.arange(STEPS), ours[-1], expected.view(np.uint32))
     assert error is None, error
 
@@ -445,8 +443,7 @@ def test_twin_equals_graph_run_by_run(runner, name):
     error = mismatch(f"{name} twin vs reference", steps, np.asarray(values, np.float32), reference.view(np.uint32))
     assert error is None, error
     if KERNEL_ULP and REGISTRY[name].kernels:
-        with common.kernels(**running_kernels({})):
-            reference = reference_values(spec, steps)
+        reference = reference_values(spec, steps, kernels=running_kernels({}))
     error = mismatch(f"{name} graph", steps, graph, reference.view(np.uint32))
     assert error is None, error
 

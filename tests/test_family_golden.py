@@ -34,7 +34,6 @@ import paddle
 import pytest
 
 from familykit import KERNEL_ULP, check_nodes, kernels_of, mismatch, run_graph, running_kernels, twin_of, ulps
-from paddle_lr.schedules import common
 from paddle_lr.schedules.registry import REGISTRY, check_spec, counter_begin, reference_values, spec_of
 
 DATA = pathlib.Path(__file__).parent / "data" / "family_traces.json"
@@ -172,8 +171,7 @@ def test_measured_3x_table():
         if not kernels_of(case["spec"]):
             continue
         distances = {}
-        with common.kernels(**running_kernels(distances)):
-            values = reference_values(case["spec"], case["steps"])
+        values = reference_values(case["spec"], case["steps"], kernels=running_kernels(distances))
         lr = ulps(values, case["expected"])
         measured[case["name"]] = [len(case["steps"]), max(distances.values()), int((lr > 0).sum()), int(lr.max())]
     if KERNEL_ULP == 0:

@@ -122,7 +122,8 @@ def _cosine_differences(tmp_dir):
 
     The cos input, op for op: ``scale(step - scale(5.0, 3), pi / 60)``.
     """
-    from paddle_lr.schedules.common import C_KERNELS, scale_ref, steps_f32
+    from paddle_lr.schedules.common import scale_ref, steps_f32
+    from paddle_lr.schedules.kernels import C_KERNELS
 
     body = "image_classification_learning_rate"
     call = next(c for c in kit.recording(body)["calls"] if c["id"] == "cosine_decay_with_warmup")

@@ -8,22 +8,15 @@ like fluid's graph, in float32, with the helpers here:
   ``scale(x, scale=c)``, ``scale(x, scale=1/c)`` and ``scale(x, 1.0, bias=c)``,
   with ``scale`` and ``bias`` stored as float32 attributes; so ``step / 1000``
   is ``step * float32(1/1000)``, not a float32 division.
-* ``expf``, ``cosf`` and ``powf`` are the C library's float32 kernels. Paddle
-  2.6.2's CPU ``exp``, ``cos`` and ``elementwise_pow`` kernels call them for
-  one-element tensors, and numpy's own float32 ``exp`` and ``cos`` round
-  differently on some inputs (measured on the golden traces: 647 of 2000
-  steps of ``natural_exp_smooth`` and 100 of 1300 of ``cosine`` differ by 1-2
-  ulp with numpy's; evaluating in float64 and rounding differs on 1-4 steps
-  of five cases; the C library's reproduces every step).
+* ``exp``, ``cos`` and ``pow`` are the kernels a reference is given
+  (``kernels=``, the C library's float32 ones by default:
+  :data:`paddle_lr.schedules.kernels.C_KERNELS`, which is why).
 
 The graph side (``scale``, ``times_lr``, ...) builds the same ops with
 Paddle's API; the functions work on static-graph values and on eager tensors
 alike, so each schedule's op sequence is written once and can also be run
 eagerly (the tests do, to show that a 3.x difference is its kernel's).
 """
-import contextlib
-import ctypes
-import ctypes.util
 import numbers
 
 import numpy as np
@@ -38,11 +31,6 @@ from .twin import twin_for
 
 __all__ = [
     "F32",
-    "expf",
-    "cosf",
-    "powf",
-    "C_KERNELS",
-    "kernels",
     "steps_f32",
     "scale_ref",
     "times_lr_ref",
@@ -58,69 +46,6 @@ __all__ = [
 ]
 
 F32 = np.float32
-
-_LIBM = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-
-
-def _c_float_fn(name, nargs):
-    fn = getattr(_LIBM, name)
-    fn.restype = ctypes.c_float
-    fn.argtypes = [ctypes.c_float] * nargs
-    ufunc = np.frompyfunc(lambda *xs: fn(*map(float, xs)), nargs, 1)
-
-    def apply(*xs):
-        with np.errstate(all="ignore"):  # inf and nan are values here, as in the kernel
-            return np.asarray(ufunc(*(np.asarray(x, dtype=F32) for x in xs)), dtype=F32)
-    apply.__name__ = name
-    apply.__doc__ = f"The C library's ``{name}`` applied element-wise, float32 in and out."
-    return apply
-
-
-C_KERNELS = {"exp": _c_float_fn("expf", 1), "cos": _c_float_fn("cosf", 1), "pow": _c_float_fn("powf", 2)}
-"""The C library's float32 kernels, which Paddle 2.6.2's CPU kernels call: the references use these."""
-
-_active = dict(C_KERNELS)
-
-
-def expf(x):
-    """float32 ``exp``, element-wise (the C library's ``expf``)."""
-    return _active["exp"](x)
-
-
-def cosf(x):
-    """float32 ``cos``, element-wise (the C library's ``cosf``)."""
-    return _active["cos"](x)
-
-
-def powf(x, y):
-    """float32 ``pow``, element-wise (the C library's ``powf``)."""
-    return _active["pow"](x, y)
-
-
-@contextlib.contextmanager
-def kernels(**replacements):
-    """Evaluate the references with other float32 kernels (``exp=``, ``cos=``, ``pow=``).
-
-    For measuring: with Paddle 3.x's eager kernels in place of the C
-    library's, a reference gives what 3.x's graph computes, and a recording
-    kernel shows how far the two kernels are apart on a schedule's inputs.
-
-    Args:
-        **replacements: kernel name -> a function on float32 arrays.
-
-    Yields:
-        None.
-    """
-    unknown = set(replacements) - set(C_KERNELS)
-    if unknown:
-        raise ValueError(f"kernels: unknown {sorted(unknown)}, expected among {sorted(C_KERNELS)}")
-    saved = dict(_active)
-    _active.update(replacements)
-    try:
-        yield
-    finally:
-        _active.clear()
-        _active.update(saved)
 
 
 def steps_f32(steps):

@@ -13,7 +13,8 @@ import numpy as np
 import paddle
 
 from .. import rules
-from .common import cosf, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .common import graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
 __all__ = ["cosine_decay", "reference", "check", "ops"]
@@ -21,14 +22,14 @@ __all__ = ["cosine_decay", "reference", "check", "ops"]
 NAME = "cosine_decay"
 
 
-def reference(steps, learning_rate, step_each_epoch, epochs) -> np.ndarray:
+def reference(steps, learning_rate, step_each_epoch, epochs, *, kernels: Kernels = C_KERNELS) -> np.ndarray:
     """The float32 values at the counter values ``steps``.
 
     >>> reference([0, 99, 100], 0.1, 100, 2).tolist()
     [0.10000000149011612, 0.10000000149011612, 0.04999999701976776]
     """
     epoch = np.floor(scale_ref(steps_f32(steps), 1.0 / step_each_epoch))
-    wave = scale_ref(cosf(scale_ref(scale_ref(epoch, math.pi), 1.0 / epochs)), 1.0, bias=1.0)
+    wave = scale_ref(kernels["cos"](scale_ref(scale_ref(epoch, math.pi), 1.0 / epochs)), 1.0, bias=1.0)
     if isinstance(learning_rate, np.ndarray):
         return (scale_ref(learning_rate, 0.5) * wave).astype(np.float32)
     return scale_ref(wave, learning_rate * 0.5)

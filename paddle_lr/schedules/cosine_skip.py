@@ -18,7 +18,8 @@ import numpy as np
 import paddle
 
 from .. import rules
-from .common import F32, constant, cosf, graph_or_twin, scale, scale_ref, steps_f32
+from .common import F32, constant, graph_or_twin, scale, scale_ref, steps_f32
+from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
 __all__ = ["cosine_decay_with_skip", "reference", "check", "ops"]
@@ -30,14 +31,15 @@ def _period(total_steps, skip_steps):
     return total_steps - skip_steps if skip_steps is not None else total_steps
 
 
-def reference(steps, learning_rate, total_steps, skip_steps=None) -> np.ndarray:
+def reference(steps, learning_rate, total_steps, skip_steps=None,
+              *, kernels: Kernels = C_KERNELS) -> np.ndarray:
     """The float32 values at the counter values ``steps``.
 
     >>> reference([0, 9, 10, 20], 0.1, 30, 10).tolist()
     [0.10000000149011612, 0.10000000149011612, 0.04999999701976776, 0.0]
     """
     s = steps_f32(steps)
-    wave = scale_ref(cosf(scale_ref(s, math.pi / _period(total_steps, skip_steps))), 1.0, bias=1.0)
+    wave = scale_ref(kernels["cos"](scale_ref(s, math.pi / _period(total_steps, skip_steps))), 1.0, bias=1.0)
     decayed = scale_ref(wave, learning_rate * 0.5)
     if skip_steps is None:
         return decayed

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import paddle
 
-from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, powf, times_lr, times_lr_ref
+from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, times_lr, times_lr_ref
+from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
 __all__ = ["exponential_decay", "reference", "check", "ops"]
@@ -20,14 +21,15 @@ __all__ = ["exponential_decay", "reference", "check", "ops"]
 NAME = "exponential_decay"
 
 
-def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) -> np.ndarray:
+def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False,
+              *, kernels: Kernels = C_KERNELS) -> np.ndarray:
     """The float32 values at the counter values ``steps``.
 
     >>> reference([0, 999, 1000, 2500], 0.1, 1000, 0.5, staircase=True).tolist()
     [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.02500000037252903]
     """
     div = decay_quotient_ref(steps, decay_steps, staircase)
-    return times_lr_ref(powf(np.full(div.shape, F32(decay_rate)), div), learning_rate)
+    return times_lr_ref(kernels["pow"](np.full(div.shape, F32(decay_rate)), div), learning_rate)
 
 
 def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):

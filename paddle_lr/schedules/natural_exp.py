@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import paddle
 
-from .common import check_decay, decay_quotient, decay_quotient_ref, expf, graph_or_twin, scale, scale_ref, times_lr, times_lr_ref
+from .common import check_decay, decay_quotient, decay_quotient_ref, graph_or_twin, scale, scale_ref, times_lr, times_lr_ref
+from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
 __all__ = ["natural_exp_decay", "reference", "check", "ops"]
@@ -19,14 +20,15 @@ __all__ = ["natural_exp_decay", "reference", "check", "ops"]
 NAME = "natural_exp_decay"
 
 
-def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False) -> np.ndarray:
+def reference(steps, learning_rate, decay_steps, decay_rate, staircase=False,
+              *, kernels: Kernels = C_KERNELS) -> np.ndarray:
     """The float32 values at the counter values ``steps``.
 
     >>> reference([0, 300], 0.05, 300, 0.3, staircase=True).tolist()
     [0.05000000074505806, 0.03704091161489487]
     """
     div = decay_quotient_ref(steps, decay_steps, staircase)
-    return times_lr_ref(expf(scale_ref(div, -1 * decay_rate)), learning_rate)
+    return times_lr_ref(kernels["exp"](scale_ref(div, -1 * decay_rate)), learning_rate)
 
 
 def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):

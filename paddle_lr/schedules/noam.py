@@ -17,7 +17,8 @@ import numpy as np
 import paddle
 
 from .. import rules
-from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, powf, scale, scale_ref, steps_f32
+from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
 __all__ = ["noam_decay", "reference", "check", "ops"]
@@ -26,14 +27,14 @@ NAME = "noam_decay"
 BEGIN = 1
 
 
-def reference(steps, d_model, warmup_steps, learning_rate=1.0) -> np.ndarray:
+def reference(steps, d_model, warmup_steps, learning_rate=1.0, *, kernels: Kernels = C_KERNELS) -> np.ndarray:
     """The float32 values at the counter values ``steps``.
 
     >>> reference([0, 1, 4], 4, 4).tolist()
     [0.0, 0.0625, 0.25]
     """
     s = steps_f32(steps)
-    ramp = powf(s, np.full(s.shape, F32(-0.5)))
+    ramp = kernels["pow"](s, np.full(s.shape, F32(-0.5)))
     linear = scale_ref(s, warmup_steps ** -1.5)
     smaller = np.minimum(ramp, linear)
     if isinstance(learning_rate, np.ndarray):

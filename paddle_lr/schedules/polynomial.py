@@ -14,7 +14,8 @@ import numpy as np
 import paddle
 
 from .. import rules
-from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, powf, scale, scale_ref, steps_f32
+from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
+from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
 __all__ = ["polynomial_decay", "reference", "check", "ops"]
@@ -22,7 +23,8 @@ __all__ = ["polynomial_decay", "reference", "check", "ops"]
 NAME = "polynomial_decay"
 
 
-def reference(steps, learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False) -> np.ndarray:
+def reference(steps, learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
+              *, kernels: Kernels = C_KERNELS) -> np.ndarray:
     """The float32 values at the counter values ``steps``.
 
     >>> reference([0, 50, 100, 150], 0.1, 100, 0.0, 1.0).tolist()
@@ -35,7 +37,7 @@ def reference(steps, learning_rate, decay_steps, end_learning_rate=0.0001, power
         fraction = (s / scale_ref(n, decay_steps)).astype(F32)
     else:
         fraction = scale_ref(np.minimum(s, F32(decay_steps)), 1.0 / decay_steps)
-    decayed = powf(scale_ref(fraction, -1.0, bias=1.0), np.full(s.shape, F32(power)))
+    decayed = kernels["pow"](scale_ref(fraction, -1.0, bias=1.0), np.full(s.shape, F32(power)))
     if isinstance(learning_rate, np.ndarray):
         decayed = (scale_ref(learning_rate, 1.0, bias=-end_learning_rate) * decayed).astype(F32)
     else:

@@ -35,6 +35,7 @@ from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from .. import rules
+from .kernels import C_KERNELS, Kernels
 
 __all__ = [
     "Schedule",
@@ -54,7 +55,7 @@ __all__ = [
     "FLUID",
 ]
 
-KERNELS = ("exp", "cos", "pow")
+KERNELS = tuple(C_KERNELS)
 
 
 class _InnerSchedule:
@@ -96,7 +97,9 @@ class Schedule:
             dygraph twin in dynamic mode.
         reference: ``reference(steps, **args)``: the float32 numpy values at the
             counter values ``steps`` (an int array); a ``learning_rate`` given as
-            a float32 array is another schedule's values at those steps.
+            a float32 array is another schedule's values at those steps. One
+            whose graph calls ``kernels`` takes them too (``kernels=``, a
+            :data:`~paddle_lr.schedules.kernels.Kernels` table, the C library's by default).
         check: ``check(**args)``: the arguments as plain Python values (raises a
             one-line :class:`~paddle_lr.ConfigError` naming the argument).
         kernels: which float kernels among ``exp``, ``cos``, ``pow`` the graph
@@ -288,26 +291,30 @@ def check_spec(spec, where="schedule") -> Dict[str, Any]:
     return {"fn": schedule.name, "args": checked}
 
 
-def reference_values(spec, steps) -> np.ndarray:
+def reference_values(spec: Mapping[str, Any], steps: Any, kernels: Kernels = C_KERNELS) -> np.ndarray:
     """The float32 values of a (nested) spec at the counter values ``steps``.
 
     Args:
         spec: ``{"fn": NAME, "args": {...}}``.
         steps: an int or an array of ints: counter values (absolute steps).
+        kernels: the float32 ``exp``, ``cos``, ``pow`` the references of the
+            schedules that call them evaluate with (the C library's by default).
 
     Returns:
         numpy.ndarray: float32, shaped like ``numpy.atleast_1d(steps)``.
     """
     spec = check_spec(spec)
     steps = np.atleast_1d(np.asarray(steps, dtype=np.int64))
-    return _reference(spec, steps)
+    return _reference(spec, steps, kernels)
 
 
-def _reference(spec, steps):
+def _reference(spec, steps, kernels=C_KERNELS):
     schedule = REGISTRY[spec["fn"]]
     args = {k: v for k, v in spec["args"].items() if k not in schedule.options}
     if isinstance(args.get("learning_rate"), Mapping):
-        args["learning_rate"] = _reference(args["learning_rate"], steps)
+        args["learning_rate"] = _reference(args["learning_rate"], steps, kernels)
+    if schedule.kernels:  # its reference calls them: it takes kernels=
+        args["kernels"] = kernels
     return np.asarray(schedule.reference(steps, **args), dtype=np.float32)
 
 
