@@ -139,8 +139,8 @@ def save_checkpoint(program: Any, path: Union[str, os.PathLike], executor: Any =
 
     try:
         atomic.replace_set(path, write)
-    except OSError as exc:
-        where = exc.filename if exc.filename is not None else path
+    except OSError as exc:  # Paddle's pickle writes name no file: the directory they were written into
+        where = exc.filename if exc.filename is not None else atomic.saving_dir(path)
         raise CheckpointError(f"checkpoint {path}: cannot write {where}: {exc.strerror or exc}") from None
     return path
 
@@ -180,8 +180,12 @@ def _read_static(prefix, trusted):
     return {name: np.asarray(value) for name, value in state.items()}
 
 
+def _raise(exc):
+    raise exc
+
+
 def _variable_files(directory):
-    for root, dirs, files in os.walk(directory):
+    for root, dirs, files in os.walk(directory, onerror=_raise):  # a directory that cannot be listed: its line
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith(".") or name in _NOT_VARIABLES or name.endswith(_PROGRAM_SUFFIXES):
@@ -195,7 +199,7 @@ def _read_combined(where, path, label):
     data = rules.read_regular(f"checkpoint {where}: {label}", path)
     try:
         return ir.read_tensor_records(data)
-    except ValueError as exc:
+    except ir.TensorFileError as exc:
         raise CheckpointError(f"checkpoint {where}: {label} is not a combined tensor file ({exc})") from None
 
 
@@ -217,15 +221,15 @@ def _read_directory(directory):
         rules.open_regular(f"checkpoint {directory}: {name}", path).close()  # a FIFO would block Paddle's reader
         try:
             array, end = ir.read_tensor_file(path)
-        except Exception as exc:
+        except ir.TensorFileError as exc:  # its header, read first: damaged, or claiming more than the file holds
+            raise CheckpointError(f"checkpoint {directory}: {name} is not a tensor file ({exc})") from None
+        except OSError:  # permission: _read_checked's line
+            raise
+        except Exception as exc:  # Paddle's own reader
             raise CheckpointError(
                 f"checkpoint {directory}: {name} is not a tensor file ({_one_line(exc)})"
             ) from None
         size = path.stat().st_size
-        if end < 0:
-            raise CheckpointError(
-                f"checkpoint {directory}: {name} has {size} bytes, the tensor in it needs more (truncated)"
-            )
         if end == size:
             read.named[name] = array
         else:  # more than one tensor: a save_combine file

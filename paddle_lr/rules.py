@@ -13,7 +13,7 @@ import os
 import reprlib
 import stat
 import warnings
-from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
     "ConfigError",
@@ -58,6 +58,7 @@ __all__ = [
     "open_regular",
     "read_regular",
     "read_json",
+    "naming",
 ]
 
 FLOAT32_EXACT_STEPS = 2 ** 24
@@ -669,6 +670,31 @@ def path_text(name: str, value: Any) -> str:
     if not text.strip():
         raise ConfigError(f"{name}: must be a non-empty path, got {text!r}")
     return text
+
+
+@contextlib.contextmanager
+def naming(path: Any) -> Iterator[Any]:
+    """While inside, an ``OSError`` that names no file gets ``path``, so that its one line names it.
+
+    A write through a file object to a full disk, and PIL's image writers,
+    raise ``OSError(ENOSPC)`` with no file name; the tools print
+    ``PATH: reason`` from it.
+
+    Args:
+        path (str or os.PathLike): the file being written.
+
+    Yields:
+        the path.
+
+    Raises:
+        OSError: the error, with ``filename`` set.
+    """
+    try:
+        yield path
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
 
 
 def _os_error(name: str, path: Any, exc: OSError) -> "ConfigError":

@@ -189,7 +189,8 @@ ERRORS = [
     ("several", lambda form, d: (drop(form, d, "ckpt_fc.w"), copy_as(form, d, "ckpt_fc.b", "extra_var_0")),
      "missing ckpt_fc.w; unexpected extra_var_0"),
     ("truncated", lambda form, d: truncate(file_of(form, d, "ckpt_fc.w")),
-     {"per_variable": "ckpt_fc.w has 30 bytes, the tensor in it needs more (truncated)",
+     {"per_variable": "ckpt_fc.w is not a tensor file (its header claims FP32 [3, 2], 50 bytes, and the file has 30: "
+                      "truncated or damaged)",
       "static_save": "model.pdparams/.pdopt is unreadable ("}),
     ("garbage", lambda form, d: file_of(form, d, "ckpt_fc.w").write_bytes(b"not a checkpoint\n" * 4),
      {"per_variable": "ckpt_fc.w is not a tensor file (",

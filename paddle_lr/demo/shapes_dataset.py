@@ -91,7 +91,8 @@ def _write_split(root, split, split_index, count, size, seed):
         rng = np.random.default_rng([seed, split_index, index])
         pixels, objects = _draw_image(rng, size)
         file_name = f"{index:06d}.png"
-        Image.fromarray(pixels).save(image_dir / file_name, compress_level=6)
+        with rules.naming(image_dir / file_name) as path:
+            Image.fromarray(pixels).save(path, compress_level=6)
         images.append(dict(id=index + 1, file_name=file_name, width=size, height=size))
         for label, (x, y, w, h) in objects:
             annotations.append(
@@ -106,7 +107,8 @@ def _write_split(root, split, split_index, count, size, seed):
             )
     categories = [dict(id=i + 1, name=name, supercategory="shape") for i, name in enumerate(CLASSES)]
     coco = dict(images=images, annotations=annotations, categories=categories)
-    with open(root / "annotations" / f"instances_{split}.json", "w", encoding="utf-8") as f:
+    with rules.naming(root / "annotations" / f"instances_{split}.json") as path, \
+            open(path, "w", encoding="utf-8") as f:
         json.dump(coco, f)
 
 
@@ -145,6 +147,8 @@ def make_shapes(root, train=512, val=128, size=128, seed=0):
     Raises:
         ConfigError: an argument breaks its rule, or ``root`` exists and is not
             a complete dataset.
+        OSError: a file cannot be written (no space, read-only, permission),
+            naming it; the temporary directory is removed.
     """
     train = rules.integer("train", train, low=1)
     val = rules.integer("val", val, low=1)
@@ -158,9 +162,13 @@ def make_shapes(root, train=512, val=128, size=128, seed=0):
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "annotations").mkdir(parents=True)
-    for split_index, (split, count) in enumerate(zip(SPLITS, (train, val))):
-        _write_split(tmp, split, split_index, count, size, seed)
+    try:
+        (tmp / "annotations").mkdir(parents=True)
+        for split_index, (split, count) in enumerate(zip(SPLITS, (train, val))):
+            _write_split(tmp, split, split_index, count, size, seed)
+    except BaseException:  # a full disk, Ctrl-C: no half-written copy left beside root
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:
         os.rename(tmp, root)
     except OSError:

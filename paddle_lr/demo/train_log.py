@@ -10,6 +10,7 @@ import json
 import os
 import pathlib
 
+from .. import rules
 from . import fault
 
 __all__ = ["read_log", "truncate_log", "TrainLog"]
@@ -53,7 +54,7 @@ def truncate_log(path, iteration):
     kept = [r for r in read_log(path) if r["iter"] < iteration]
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with rules.naming(tmp), open(tmp, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in kept)
             f.flush()
             os.fsync(f.fileno())
@@ -95,8 +96,9 @@ class TrainLog:
             self._file.write(line[: len(line) // 2])
             self._file.flush()
             fault.kill()
-        self._file.write(line)
-        self._file.flush()
+        with rules.naming(self.path):
+            self._file.write(line)
+            self._file.flush()
 
     def close(self):
         """Close the file.
@@ -104,7 +106,8 @@ class TrainLog:
         Returns:
             None.
         """
-        self._file.close()
+        with rules.naming(self.path):  # the last buffered bytes, on a full disk
+            self._file.close()
 
     def __enter__(self):
         return self

@@ -13,8 +13,12 @@ the comparisons therefore read CPU tensors. On a CPU build everything is on
 the CPU anyway.
 """
 import contextlib
+import dataclasses
+import math
+import os
+import struct
 import warnings
-from typing import Any, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Sequence, Tuple
 
 import paddle
 from paddle.base import core, framework
@@ -39,6 +43,9 @@ __all__ = [
     "is_schedule_op",
     "op_names",
     "persistables",
+    "TensorHeader",
+    "TensorFileError",
+    "tensor_header",
     "read_tensor_file",
     "read_tensor_records",
     "parameter_names",
@@ -353,24 +360,139 @@ def persistables(program) -> dict:
     return {v.name: (tuple(int(d) for d in v.shape), convert_dtype(v.dtype)) for v in values}
 
 
+#: The version of a tensor record and of its LoD, the only one Paddle writes or reads (1.x to 3.x).
+_RECORD_VERSION = 0
+_UINT32, _UINT64, _INT32 = struct.Struct("<I"), struct.Struct("<Q"), struct.Struct("<i")
+
+
+class TensorFileError(ValueError):
+    """A tensor file or record that is not one, read before Paddle's reader sees it; the message is one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorHeader:
+    """What a tensor record's header claims, read without Paddle.
+
+    Attributes:
+        dims (tuple): the shape.
+        dtype (str): Paddle's name for the data type (``FP32``).
+        end (int): the byte just past the record, as the header claims it
+            (beyond the end of the file when it is truncated or lies).
+    """
+
+    dims: Tuple[int, ...]
+    dtype: str
+    end: int
+
+
+def tensor_header(read_at: Callable[[int, int], bytes], start: int, size: int) -> TensorHeader:
+    """The header of the tensor record at byte ``start`` of a ``save``/``save_combine`` file, allocating nothing.
+
+    The layout is Paddle's ``SerializeToStream`` of a dense tensor, the same
+    from fluid 1.x to 3.x: a uint32 version (0); a uint64 count of LoD levels,
+    each a uint64 byte count and those bytes; a uint32 tensor version (0); an
+    int32 byte count and that many bytes of ``framework.proto``'s
+    ``VarType.TensorDesc`` (the data type and the dims); then the data,
+    ``prod(dims)`` times the data type's size. Paddle's own reader allocates
+    what the dims claim before it reads: checking ``end`` against the file's
+    size first is what keeps a damaged or hostile header from exhausting memory.
+
+    Args:
+        read_at (callable): ``read_at(offset, count) -> bytes`` of the file
+            (fewer bytes at its end).
+        start (int): where the record starts.
+        size (int): the file's size in bytes.
+
+    Returns:
+        TensorHeader: the dims, the data type and the record's claimed end.
+
+    Raises:
+        TensorFileError: one line: a version Paddle does not write, the file ending
+            inside the header, a negative dim, a type that is not a tensor's.
+    """
+    from paddle.base.proto import framework_pb2
+
+    position = start
+
+    def take(layout, what):
+        nonlocal position
+        count = layout if isinstance(layout, int) else layout.size
+        data = read_at(position, count) if count <= size - position else b""
+        if len(data) != count:
+            raise TensorFileError(f"the file ends inside its {what} (byte {position} of {size})")
+        position += count
+        return data if isinstance(layout, int) else layout.unpack(data)[0]
+
+    def version(what):
+        found = take(_UINT32, what)
+        if found != _RECORD_VERSION:
+            raise TensorFileError(f"{what} {found} at byte {position - _UINT32.size}, expected {_RECORD_VERSION}")
+
+    version("version")
+    levels = take(_UINT64, "LoD level count")
+    if levels > (size - position) // _UINT64.size:
+        raise TensorFileError(f"its header claims {levels} LoD levels at byte {position - _UINT64.size}, "
+                              f"more than the file's {size} bytes hold")
+    for _ in range(levels):
+        count = take(_UINT64, "LoD")
+        if count > size - position:
+            raise TensorFileError(f"its LoD claims {count} bytes at byte {position}, past the file's {size}")
+        position += count
+    version("tensor version")
+    count = take(_INT32, "descriptor size")
+    if count < 0:
+        raise TensorFileError(f"a descriptor of {count} bytes at byte {position - _INT32.size}")
+    desc, data = framework_pb2.VarType.TensorDesc(), take(count, "descriptor")
+    try:
+        desc.ParseFromString(data)
+        itemsize = core.size_of_dtype(core.VarDesc.VarType(desc.data_type))
+    except Exception as exc:  # protobuf's DecodeError, a type Paddle's tensors do not have
+        text = " ".join(str(exc).split())[:80]
+        raise TensorFileError(f"its descriptor is not a tensor's ({type(exc).__name__}: {text})") from None
+    dims = tuple(desc.dims)
+    if any(d < 0 for d in dims):
+        raise TensorFileError(f"its header claims the shape {list(dims)}")
+    return TensorHeader(dims, framework_pb2.VarType.Type.Name(desc.data_type), position + math.prod(dims) * itemsize)
+
+
+def _claims(header: TensorHeader, start: int) -> str:
+    return f"its header claims {header.dtype} {list(header.dims)}, {header.end - start} bytes"
+
+
+def _file_read_at(f):
+    def read_at(offset, count):
+        f.seek(offset)
+        return f.read(count)
+    return read_at
+
+
 def read_tensor_file(path) -> tuple:
-    """Read one tensor file of the ``save``/``save_vars`` op (fluid's per-variable format).
+    """Read the first tensor of a file of the ``save``/``save_vars`` op (fluid's per-variable format).
 
     The format is the same on 2.6 and 3.x; Paddle's reader is named
-    ``load_lod_tensor`` on 2.6 and ``load_dense_tensor`` on 3.x.
+    ``load_lod_tensor`` on 2.6 and ``load_dense_tensor`` on 3.x. The header is
+    read first (:func:`tensor_header`): a record that claims more bytes than
+    the file holds is refused before Paddle's reader allocates them.
 
     Args:
         path (str): the file.
 
     Returns:
-        tuple: ``(numpy array, bytes read)``; the count is -1 when the file
-        ended before the tensor did (a truncated file still yields an array).
+        tuple: ``(numpy array, the byte just past it)``; a ``save_combine``
+        file holds more tensors after it.
 
     Raises:
-        RuntimeError: Paddle's own error for a file that is not a tensor.
+        TensorFileError: one line: the header is not a tensor's, or it claims
+            more bytes than the file holds (truncated or damaged).
+        RuntimeError: Paddle's own error for data it cannot read.
     """
     import numpy as np
 
+    size = os.stat(path).st_size
+    with open(path, "rb") as f:
+        header = tensor_header(_file_read_at(f), 0, size)
+    if header.end > size:
+        raise TensorFileError(f"{_claims(header, 0)}, and the file has {size}: truncated or damaged")
     # 3.x names them DenseTensor, 2.6 LoDTensor
     reader = getattr(core, "load_dense_tensor", None) or getattr(core, "load_lod_tensor")
     tensor = (getattr(core, "DenseTensor", None) or getattr(core, "LoDTensor"))()
@@ -382,10 +504,12 @@ def read_tensor_records(data: bytes) -> list:
     """Read the tensors of a ``save_combine`` file (fluid's ``filename=`` checkpoints), in order.
 
     The file is the tensors' ``save`` records one after another, with no
-    names. Each record is read with Paddle's own reader from memory and
-    written back with Paddle's own writer: the bytes written must equal the
-    file's from that point, which gives the record's length and proves that
-    the record was read exactly.
+    names. Each record's header is read first (:func:`tensor_header`), and
+    one that claims more bytes than are left is refused before Paddle
+    allocates them; then the record is read with Paddle's own reader from
+    memory and written back with Paddle's own writer: the bytes written must
+    equal the file's from that point, which proves that the record was read
+    exactly.
 
     Args:
         data (bytes): the file's bytes.
@@ -394,7 +518,7 @@ def read_tensor_records(data: bytes) -> list:
         list[numpy.ndarray]: the tensors, in the file's order.
 
     Raises:
-        ValueError: one line with the byte offset: a record that Paddle cannot
+        TensorFileError: one line with the byte offset: a record that Paddle cannot
             read, or that does not read back exactly (truncated, or followed
             by bytes that are not a record).
     """
@@ -405,16 +529,22 @@ def read_tensor_records(data: bytes) -> list:
     tensor_type = getattr(core, "DenseTensor", None) or getattr(core, "LoDTensor")
     arrays, offset = [], 0
     while offset < len(data):
+        try:
+            header = tensor_header(lambda at, count: data[at:at + count], offset, len(data))
+        except TensorFileError as exc:
+            raise TensorFileError(f"the record at byte {offset} is not a tensor ({exc})") from None
+        if header.end > len(data):
+            raise TensorFileError(f"the record at byte {offset} is not a whole tensor: the file ends inside it "
+                             f"(truncated: {_claims(header, offset)}, and {len(data) - offset} are left)")
         tensor = tensor_type()
         try:
             reader(tensor, data[offset:])
         except Exception as exc:  # Paddle's own error for bytes that are not a tensor record
             text = " ".join(str(exc).split())
-            raise ValueError(f"the record at byte {offset} is not a tensor ({type(exc).__name__}: {text[:120]})") from None
+            raise TensorFileError(f"the record at byte {offset} is not a tensor ({type(exc).__name__}: {text[:120]})") from None
         record = writer(tensor)
         if data[offset:offset + len(record)] != record:
-            more = "the file ends inside it (truncated)" if offset + len(record) > len(data) else "it does not read back"
-            raise ValueError(f"the record at byte {offset} is not a whole tensor: {more}")
+            raise TensorFileError(f"the record at byte {offset} is not a whole tensor: it does not read back")
         arrays.append(np.array(tensor))
         offset += len(record)
     return arrays

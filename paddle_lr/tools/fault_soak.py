@@ -77,6 +77,11 @@ def _default_scenarios(config):
     return single + chains
 
 
+def _last_line(stderr):
+    """The trainer's last stderr line: its one-line error, after tqdm's progress."""
+    return (stderr.strip().splitlines() or [""])[-1]
+
+
 def _train(args, work_env, point=None):
     env = dict(work_env)
     env.pop(fault.ENV, None)
@@ -102,12 +107,11 @@ def _scenario(points, base_args, output, env, reference):
     for point in points:
         proc = _train(args + resume, env, point)
         if proc.returncode != -signal.SIGKILL:
-            tail = (proc.stderr.strip().splitlines() or [""])[-1]
-            return f"point {point} was not reached (exit status {proc.returncode}): {tail}"
+            return f"point {point} was not reached (exit status {proc.returncode}): {_last_line(proc.stderr)}"
         resume = _restart_args(output)
     proc = _train(args + resume, env)
     if proc.returncode != 0:
-        return f"the final resume failed (exit status {proc.returncode}): {proc.stderr.strip()[-300:]}"
+        return f"the final resume failed (exit status {proc.returncode}): {_last_line(proc.stderr)}"
     log, files = _fingerprint(output)
     ref_log, ref_files = reference
     if log != ref_log:
@@ -143,7 +147,7 @@ def _main(argv):
     work.mkdir(parents=True)
     proc = _train([*base_args, "--output", str(work / "reference")], env)
     if proc.returncode != 0:
-        raise UsageError(f"{PROG}: the reference run failed: {proc.stderr.strip()[-300:]}")
+        raise UsageError(f"{PROG}: the reference run failed: {_last_line(proc.stderr)}")
     reference = _fingerprint(work / "reference")
     print(f"reference: {config.max_iter} iterations, {len(scenarios)} scenarios, "
           f"{'dygraph' if args.dygraph else 'static'}", flush=True)
