@@ -89,6 +89,12 @@ def versions():
     return sorted(p.name for p in FIXTURES.iterdir() if (p / MANIFEST).is_file())
 
 
+def per_variable_fixture():
+    """The per-variable switch fixture of the running version, else of the first recorded (the format is the same)."""
+    version = paddle.__version__ if (FIXTURES / paddle.__version__ / MANIFEST).is_file() else versions()[0]
+    return FIXTURES / version / "per_variable" / "switch"
+
+
 def manifest(version):
     """The fixture manifest recorded on ``version``."""
     return json.loads((FIXTURES / version / MANIFEST).read_text(encoding="utf-8"))

@@ -23,7 +23,6 @@ import paddle
 import pytest
 
 import paddle_lr
-from paddle_lr.tools import train as train_tool
 
 import checkpointkit
 import oskit
@@ -62,11 +61,12 @@ except paddle_lr.CheckpointError as exc:
 
 @dataclasses.dataclass
 class Setup:
-    """What a case has: a dataset, a finished tiny run and a checkpoint to copy, and its own directory."""
+    """What a case has: a dataset, finished tiny runs (static, dygraph) and a checkpoint to copy, its own directory."""
 
     tmp: pathlib.Path
     dataset: pathlib.Path
     run: pathlib.Path
+    dygraph_run: pathlib.Path
     checkpoint: pathlib.Path
 
     def directory(self, name, copy=None):
@@ -85,10 +85,10 @@ class Child:
     argv: list
     named: pathlib.Path
     reason: str
+    #: the directory whose hidden entries must be gone (on a tmpfs: where its content is copied out)
+    clean: pathlib.Path
     confinement: dict = dataclasses.field(default_factory=dict)
     locks: Dict[pathlib.Path, int] = dataclasses.field(default_factory=dict)
-    #: the directory whose hidden entries must be gone (on a tmpfs: where its content is copied out)
-    clean: Optional[pathlib.Path] = None
     #: after the child: files (there, or in the copy out) whose bytes must be unchanged
     kept: Dict[pathlib.Path, pathlib.Path] = dataclasses.field(default_factory=dict)
     #: a checkpoint prefix (in the copy out) and the one whose state it must still hold
@@ -125,13 +125,19 @@ def _output_parent_unwritable(s):
 
 def _output_read_only(s):
     out = s.directory("out")
-    return Child(train(s, out), out / "train_log.jsonl.tmp", READ_ONLY, dict(readonly=[out]), clean=out)
+    return Child(train(s, out), out / "train_log.jsonl.tmp", READ_ONLY, confinement=dict(readonly=[out]), clean=out)
 
 
 def _output_full(s):
     mount = s.directory("mnt")
     return Child(train(s, mount / "run"), mount / "run" / ".snapshot_2.tmp", FULL,
-                 dict(full=(mount, SMALL), copy_out=s.tmp / "after"), clean=s.tmp / "after")
+                 confinement=dict(full=(mount, SMALL), copy_out=s.tmp / "after"), clean=s.tmp / "after")
+
+
+def _dygraph_output_full(s):
+    mount = s.directory("mnt")
+    return Child(train(s, mount / "run", "--dygraph"), mount / "run" / ".snapshot_2.tmp", FULL,
+                 confinement=dict(full=(mount, SMALL), copy_out=s.tmp / "after"), clean=s.tmp / "after")
 
 
 def _resume_snapshot_unreadable(s):
@@ -141,13 +147,20 @@ def _resume_snapshot_unreadable(s):
                  kept={run / "train_log.jsonl": s.run / "train_log.jsonl"})
 
 
+def _resume_dygraph_snapshot_unreadable(s):
+    run = s.directory("run", copy=s.dygraph_run)
+    return Child(train(s, run, "--dygraph", "--resume", str(run / "snapshot_4")), run / "snapshot_4" / "model.pdopt",
+                 DENIED, locks={run / "snapshot_4" / "model.pdopt": 0o000}, clean=run,
+                 kept={run / "train_log.jsonl": s.dygraph_run / "train_log.jsonl"})
+
+
 def _resume_full(s):
     source = s.directory("source")
     shutil.copytree(s.run, source / "run", symlinks=True)
     mount, after = s.directory("mnt"), s.tmp / "after"
     return Child(train(s, mount / "run", "--resume", str(mount / "run" / "snapshot_4")),
                  mount / "run" / "train_log.jsonl.tmp", FULL,
-                 dict(full=(mount, ROOMY), copy_in=source, fill=True, copy_out=after), clean=after,
+                 confinement=dict(full=(mount, ROOMY), copy_in=source, fill=True, copy_out=after), clean=after,
                  kept={after / "run" / "train_log.jsonl": s.run / "train_log.jsonl"})
 
 
@@ -158,7 +171,7 @@ def _load_directory_not_searchable(s):
 
 
 def _load_variable_directory_unlistable(s):
-    directory = s.directory("vars", copy=checkpointkit.FIXTURES / paddle.__version__ / "per_variable" / "switch")
+    directory = s.directory("vars", copy=checkpointkit.per_variable_fixture())
     return Child(api("load", directory), directory, DENIED, locks={directory: 0o311}, clean=directory)
 
 
@@ -172,14 +185,14 @@ def _save_unwritable(s):
 def _save_read_only(s):
     directory = s.directory("ck", copy=s.checkpoint)
     return Child(api("save", directory / "model", 2 * checkpointkit.SAVED_AFTER), directory / ".model.saving",
-                 READ_ONLY, dict(readonly=[directory]), clean=directory,
+                 READ_ONLY, confinement=dict(readonly=[directory]), clean=directory,
                  checkpoint=(directory / "model", s.checkpoint / "model"))
 
 
 def _save_full(s):
     mount, after = s.directory("mnt"), s.tmp / "after"
     return Child(api("save", mount / "model", 2 * checkpointkit.SAVED_AFTER), mount / ".model.saving", FULL,
-                 dict(full=(mount, ROOMY), copy_in=s.checkpoint, fill=True, copy_out=after), clean=after,
+                 confinement=dict(full=(mount, ROOMY), copy_in=s.checkpoint, fill=True, copy_out=after), clean=after,
                  checkpoint=(after / "model", s.checkpoint / "model"))
 
 
@@ -190,12 +203,13 @@ def _shapes_unwritable(s):
 
 def _shapes_read_only(s):
     parent = s.directory("parent")
-    return Child(shapes(parent / "shapes"), parent, READ_ONLY, dict(readonly=[parent]), clean=parent)
+    return Child(shapes(parent / "shapes"), parent, READ_ONLY, confinement=dict(readonly=[parent]), clean=parent)
 
 
 def _shapes_full(s):
     mount, after = s.directory("mnt"), s.tmp / "after"
-    return Child(shapes(mount / "shapes"), mount, FULL, dict(full=(mount, SMALL), copy_out=after), clean=after)
+    return Child(shapes(mount / "shapes"), mount, FULL, confinement=dict(full=(mount, SMALL), copy_out=after),
+                 clean=after)
 
 
 def _soak_unwritable(s):
@@ -205,12 +219,13 @@ def _soak_unwritable(s):
 
 def _soak_read_only(s):
     parent = s.directory("parent")
-    return Child(soak(parent / "soak"), parent / "soak", READ_ONLY, dict(readonly=[parent]), clean=parent)
+    return Child(soak(parent / "soak"), parent / "soak", READ_ONLY, confinement=dict(readonly=[parent]), clean=parent)
 
 
 def _soak_full(s):
     mount, after = s.directory("mnt"), s.tmp / "after"
-    return Child(soak(mount / "soak"), mount / "soak", FULL, dict(full=(mount, SMALL), copy_out=after), clean=after)
+    return Child(soak(mount / "soak"), mount / "soak", FULL, confinement=dict(full=(mount, SMALL), copy_out=after),
+                 clean=after)
 
 
 CASES = [pytest.param(build, id=name) for name, build in [
@@ -218,7 +233,9 @@ CASES = [pytest.param(build, id=name) for name, build in [
     ("train-output-parent-unwritable", _output_parent_unwritable),
     ("train-output-read-only", _output_read_only),
     ("train-output-full", _output_full),
+    ("train-dygraph-output-full", _dygraph_output_full),
     ("train-resume-snapshot-unreadable", _resume_snapshot_unreadable),
+    ("train-resume-dygraph-snapshot-unreadable", _resume_dygraph_snapshot_unreadable),
     ("train-resume-full", _resume_full),
     ("load-directory-not-searchable", _load_directory_not_searchable),
     ("load-variable-directory-unlistable", _load_variable_directory_unlistable),
@@ -236,11 +253,9 @@ CASES = [pytest.param(build, id=name) for name, build in [
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    """A dataset, a finished tiny static run, and a checkpoint of the test program after SAVED_AFTER runs."""
+    """A dataset, finished tiny static and dygraph runs, and a checkpoint of the test program after SAVED_AFTER runs."""
     oskit.require()
-    dataset = tmp_path_factory.mktemp("data") / "shapes"
-    run = tmp_path_factory.mktemp("run")
-    assert train_tool.main(trainkit.train_args(dataset, run)) == 0
+    dataset, runs = trainkit.reference_runs(tmp_path_factory)
     checkpoint = tmp_path_factory.mktemp("checkpoint")
     paddle.enable_static()
     try:
@@ -250,7 +265,7 @@ def finished(tmp_path_factory):
         paddle_lr.save_checkpoint(program.main, checkpoint / "model", scope=program.scope)
     finally:
         paddle.disable_static()
-    return dataset, run, checkpoint
+    return dataset, runs[()], runs[("--dygraph",)], checkpoint
 
 
 def _same_state(prefix, expected):

@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 
-import paddle
 import pytest
 from paddle.base.proto import framework_pb2
 
@@ -68,7 +67,12 @@ CASES = [pytest.param(data, message, id=name) for name, data, message in [
     ("version", record([3, 2], version=7), "ckpt_fc.w is not a tensor file (version 7 at byte 0, expected 0)"),
     ("tensor-version", record([3, 2], tensor_version=1),
      "ckpt_fc.w is not a tensor file (tensor version 1 at byte 12, expected 0)"),
-    ("header-cut", HONEST[:10], "ckpt_fc.w is not a tensor file (the file ends inside its LoD level count (byte 4 of 10))"),
+    ("data-type", record([3, 2], dtype=framework_pb2.VarType.READER),
+     "ckpt_fc.w is not a tensor file (its data type 15 (READER) is not a tensor's)"),
+    ("descriptor-garbage", record([3, 2])[:20] + b"\xff" * 6 + DATA,
+     "ckpt_fc.w is not a tensor file (its 6 descriptor bytes are not a VarType.TensorDesc (DecodeError))"),
+    ("header-cut", HONEST[:10],
+     "ckpt_fc.w is not a tensor file (the file ends inside its LoD level count (byte 4 of 10))"),
     ("combined-record", HONEST + record([2 ** 40]),
      "ckpt_fc.w is not a combined tensor file (the record at byte 50 is not a whole tensor: the file ends inside it "
      "(truncated: its header claims FP32 [1099511627776], 4398046511133 bytes, and 53 are left))"),
@@ -102,7 +106,7 @@ def refusals(tmp_path_factory):
     directories = {}
     for case in CASES + [pytest.param(HONEST, "loaded", id="honest")]:
         directory = tmp_path_factory.mktemp(case.id)
-        shutil.copytree(kit.FIXTURES / paddle.__version__ / "per_variable" / "switch", directory, dirs_exist_ok=True)
+        shutil.copytree(kit.per_variable_fixture(), directory, dirs_exist_ok=True)
         (directory / "ckpt_fc.w").write_bytes(case.values[0])
         directories[case.id] = str(directory)
     done = subprocess.run([sys.executable, "-c", CHILD, str(kit.REPO / "tests"), str(LIMIT), json.dumps(directories)],

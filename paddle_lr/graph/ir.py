@@ -445,10 +445,15 @@ def tensor_header(read_at: Callable[[int, int], bytes], start: int, size: int) -
     desc, data = framework_pb2.VarType.TensorDesc(), take(count, "descriptor")
     try:
         desc.ParseFromString(data)
+    except Exception as exc:  # protobuf's DecodeError, worded differently by each protobuf
+        raise TensorFileError(
+            f"its {count} descriptor bytes are not a VarType.TensorDesc ({type(exc).__name__})") from None
+    try:
         itemsize = core.size_of_dtype(core.VarDesc.VarType(desc.data_type))
-    except Exception as exc:  # protobuf's DecodeError, a type Paddle's tensors do not have
-        text = " ".join(str(exc).split())[:80]
-        raise TensorFileError(f"its descriptor is not a tensor's ({type(exc).__name__}: {text})") from None
+    except Exception:  # Paddle's NotImplementedError for a type that is not a tensor's (a reader, a list)
+        known = desc.data_type in framework_pb2.VarType.Type.values()
+        name = framework_pb2.VarType.Type.Name(desc.data_type) if known else "unknown"
+        raise TensorFileError(f"its data type {desc.data_type} ({name}) is not a tensor's") from None
     dims = tuple(desc.dims)
     if any(d < 0 for d in dims):
         raise TensorFileError(f"its header claims the shape {list(dims)}")
@@ -535,13 +540,14 @@ def read_tensor_records(data: bytes) -> list:
             raise TensorFileError(f"the record at byte {offset} is not a tensor ({exc})") from None
         if header.end > len(data):
             raise TensorFileError(f"the record at byte {offset} is not a whole tensor: the file ends inside it "
-                             f"(truncated: {_claims(header, offset)}, and {len(data) - offset} are left)")
+                                  f"(truncated: {_claims(header, offset)}, and {len(data) - offset} are left)")
         tensor = tensor_type()
         try:
             reader(tensor, data[offset:])
         except Exception as exc:  # Paddle's own error for bytes that are not a tensor record
             text = " ".join(str(exc).split())
-            raise TensorFileError(f"the record at byte {offset} is not a tensor ({type(exc).__name__}: {text[:120]})") from None
+            raise TensorFileError(
+                f"the record at byte {offset} is not a tensor ({type(exc).__name__}: {text[:120]})") from None
         record = writer(tensor)
         if data[offset:offset + len(record)] != record:
             raise TensorFileError(f"the record at byte {offset} is not a whole tensor: it does not read back")
