@@ -7,6 +7,7 @@ layer (:mod:`paddle_lr.config`), the Python API
 (:func:`paddle_lr.exponential_with_warmup_decay`) and the tools all call these
 functions, so a rule and its message live only here.
 """
+import contextlib
 import math
 import numbers
 import os
