@@ -20,8 +20,8 @@ setup(
         "cpu": ["paddlepaddle>=2.6,<4"],
         "gpu": ["paddlepaddle-gpu>=2.6,<4"],
         # the demo trainer (tools/train.py: pillow, pycocotools, tqdm) and the tools'
-        # progress bars and pictures (show_lr: tqdm, plot_lr: matplotlib)
-        "demo": ["tqdm", "matplotlib", "pycocotools", "pillow"],
+        # progress bars, pictures and tables (show_lr: tqdm, plot_lr: matplotlib and rich)
+        "demo": ["tqdm", "matplotlib", "rich", "pycocotools", "pillow"],
         # paddle-lr-port (paddle_lr/tools/port.py) rewrites code with libcst
         "tools": ["libcst"],
         # the tests and the house checks .ci/run makes (import-linter: the import contracts; mypy: the types)

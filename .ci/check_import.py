@@ -8,7 +8,7 @@ counts is what paddle_lr adds. Prints the packages; exits 1 on a stray one.
 import subprocess
 import sys
 
-DEMO_PACKAGES = ("PIL", "matplotlib", "tqdm", "pycocotools", "libcst")
+DEMO_PACKAGES = ("PIL", "matplotlib", "rich", "tqdm", "pycocotools", "libcst")
 _PROBE = "import sys, {}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({!r}))))"
 
 

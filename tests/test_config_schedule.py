@@ -316,7 +316,7 @@ def test_plot_lr_table_of_yolov3(capsys):
 
     assert plot_lr.main(["-c", str(CONFIGS / "yolov3_warmup_piecewise.yml"), "--table"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    rows = [line.split()[:2] for line in lines[2:]]
+    rows = [line.split()[:2] for line in lines[3:]]
     assert rows == [["warmup", "0-3999"], ["1", "4000-399999"], ["2", "400000-449999"], ["3", "450000-500199"]]
 
 
@@ -327,7 +327,7 @@ def test_plot_lr_varying_segment(capsys):
                  warmup_steps=10, start_lr=0.0, end_lr=0.1)
     assert plot_lr.main(["-c", str(CONFIGS / "rcnn_1x.yml"), "-o", f"schedule={json.dumps(spec)}",
                          "max_iter=80"]) == 0
-    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[3:]]
     # The ramp, then the decay that changes at every step (one segment), then end_learning_rate.
     assert [r[:2] for r in rows] == [["warmup", "0-9"], ["1", "10-49"], ["2", "50-79"]]
     assert rows[1][3] == "->" and rows[2][2] == "1e-04"
