@@ -116,6 +116,15 @@ class _Shown(reprlib.Repr):
             return f"<int of {digits} digits>"
         return super().repr_int(x, level)
 
+    def _tensor(self, x, level):
+        """A tensor (Paddle's eager ``Tensor``, static ``Variable`` or PIR ``Value``) by dtype and shape, not data."""
+        try:
+            return f"<{str(x.dtype).replace('paddle.', '')} tensor of shape {[int(d) for d in x.shape]}>"
+        except Exception:  # a tensor-named object of another library: its kind at least
+            return f"<{type(x).__name__}>"
+
+    repr_Tensor = repr_Value = repr_Variable = _tensor
+
 
 _SHOWN = _Shown()
 _SHOWN_MAX = 300
@@ -283,12 +292,12 @@ def integer(name: str, value: Any, *, low: Optional[int] = None, high: Optional[
     """
     if not _is_real(value) or not (isinstance(value, numbers.Integral) or float(value).is_integer()):
         raise ConfigTypeError(f"{name}: must be a whole number, got {shown(value)}")
-    value = int(value)
-    if low is not None and value < low:
+    whole = int(value)
+    if low is not None and whole < low:
         raise ConfigError(f"{name}: must be >= {low}, got {shown(value)}")
-    if high is not None and value > high:
+    if high is not None and whole > high:
         raise ConfigError(f"{name}: must be <= {high}, got {shown(value)}")
-    return value
+    return whole
 
 
 def boolean(name: str, value: Any) -> bool:

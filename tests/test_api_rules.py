@@ -230,6 +230,109 @@ def test_dygraph_refusals_leave_paddle_usable(call, message):
     assert float(paddle.to_tensor([1.0]).numpy()[0]) == 1.0
 
 
+# -- the twins: every argument beyond the schedule's, checked before the scheduler changes -----
+
+SPEC = {"fn": "exponential_decay", "args": {"learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}}
+EWD_ARGS = (0.1, [2], [0.1, 0.01], 1, 0.3)
+TWINS = {"fluid": lambda **kw: paddle_lr.FluidScheduler(SPEC, **kw),
+         "warmup_piecewise": lambda **kw: paddle_lr.WarmupPiecewiseDecay(*EWD_ARGS, **kw)}
+NOT_A_SCHEDULE = ("must be a number or a schedule's value (in dygraph its twin, a paddle_lr.FluidScheduler), "
+                  "got <float32 tensor of shape [1]>")
+
+
+def _twin_rows(what, make, message, ids):
+    return [pytest.param(twin, what, make, message, id=f"{twin}-{ids}") for twin in TWINS]
+
+
+TWIN_CALLS = [
+    *_twin_rows("build", lambda twin: twin(last_epoch=2 ** 64),
+                "last_epoch: must be <= 100000000, got 18446744073709551616", "last_epoch-2**64"),
+    *_twin_rows("build", lambda twin: twin(last_epoch=-5), "last_epoch: must be >= -1, got -5", "last_epoch-negative"),
+    *_twin_rows("build", lambda twin: twin(last_epoch=1.5), "last_epoch: must be a whole number, got 1.5",
+                "last_epoch-fraction"),
+    *_twin_rows("build", lambda twin: twin(last_epoch=True), "last_epoch: must be a whole number, got True",
+                "last_epoch-bool"),
+    *_twin_rows("build", lambda twin: twin(verbose="no"), "verbose: must be true or false, got 'no'",
+                "verbose-string"),
+    *_twin_rows("step", lambda twin: twin.step(1e39), "epoch: must be <= 100000000, got 1e+39", "epoch-1e39"),
+    *_twin_rows("step", lambda twin: twin.step(-100), "epoch: must be >= 0, got -100", "epoch-negative"),
+    *_twin_rows("step", lambda twin: twin.step(float("nan")), "epoch: must be a whole number, got nan", "epoch-nan"),
+    *_twin_rows("step", lambda twin: twin.step("3"), "epoch: must be a whole number, got '3'", "epoch-string"),
+    *_twin_rows("step", lambda twin: twin.step(decimal.Decimal(3)), "epoch: must be a whole number, got Decimal('3')",
+                "epoch-decimal"),
+    *_twin_rows("step", lambda twin: twin.set_state_dict({"last_epoch": -100, "last_lr": 0.1}),
+                "state_dict.last_epoch: must be >= -1, got -100", "state-last_epoch-negative"),
+    *_twin_rows("step", lambda twin: twin.set_dict({"last_epoch": 2 ** 63, "last_lr": 0.1}),
+                "state_dict.last_epoch: must be <= 100000000, got 9223372036854775808", "set_dict-last_epoch-2**63"),
+    *_twin_rows("step", lambda twin: twin.set_state_dict({"last_epoch": 3, "last_lr": float("nan")}),
+                "state_dict.last_lr: must be finite, got nan", "state-last_lr-nan"),
+    *_twin_rows("step", lambda twin: twin.set_state_dict({"last_epoch": 3, "last_lr": 1e39}),
+                f"state_dict.last_lr: {F32}, got 1e+39", "state-last_lr-1e39"),
+    *_twin_rows("step", lambda twin: twin.set_state_dict({"last_epoch": 3}),
+                "state_dict: must hold last_epoch and last_lr, got keys ['last_epoch']", "state-missing-last_lr"),
+    *_twin_rows("step", lambda twin: twin.set_state_dict([3, 0.1]),
+                "state_dict: must be a mapping (a scheduler's state_dict()), got [3, 0.1]", "state-not-a-mapping"),
+    pytest.param("fluid", "step", lambda twin: twin.value_at_run(2 ** 70),
+                 "run: must be <= 100000000, got 1180591620717411303424", id="fluid-value_at_run-2**70"),
+    pytest.param("fluid", "step", lambda twin: twin.value_at_run(-1), "run: must be >= 0, got -1",
+                 id="fluid-value_at_run-negative"),
+    # the schedule's own arguments: the static function's rules, in dygraph too
+    pytest.param("fluid", "build", lambda twin: paddle_lr.FluidScheduler(
+        {"fn": "noam_decay", "args": {"d_model": 512, "warmup_steps": 1e-30}}),
+        "warmup_steps: warmup_steps ** -1.5 = 1e+45 is beyond float32 (max 3.40282e+38)", id="fluid-noam-power"),
+    pytest.param("fluid", "build", lambda twin: paddle_lr.noam_decay(512, 1e-30),
+                 "warmup_steps: warmup_steps ** -1.5 = 1e+45 is beyond float32 (max 3.40282e+38)",
+                 id="noam_decay-in-dygraph-power"),
+    pytest.param("fluid", "build", lambda twin: paddle_lr.FluidScheduler(
+        {"fn": "cosine_decay", "args": {"learning_rate": 0.1, "step_each_epoch": 10, "epochs": 1e-300}}),
+        f"epochs: must be {TINY}, got 1e-300", id="fluid-cosine-epochs-1e-300"),
+    pytest.param("fluid", "build", lambda twin: paddle_lr.exponential_decay(paddle.to_tensor([0.1]), 10, 0.5),
+                 f"learning_rate: {NOT_A_SCHEDULE}", id="exponential_decay-in-dygraph-eager-tensor"),
+    pytest.param("fluid", "build", lambda twin: paddle_lr.FluidScheduler(
+        {"fn": "linear_lr_warmup", "args": {"learning_rate": paddle.to_tensor([0.1]), "warmup_steps": 4,
+                                            "start_lr": 0.0, "end_lr": 0.1}}),
+        f"learning_rate: {NOT_A_SCHEDULE}", id="fluid-eager-tensor"),
+    pytest.param("fluid", "build", lambda twin: paddle_lr.linear_lr_warmup(
+        paddle.optimizer.lr.StepDecay(0.1, 2), 4, 0.0, 0.1),
+        "learning_rate: must be a number or one of paddle_lr's schedules (Paddle's own LRScheduler classes "
+        "count steps differently), got StepDecay", id="linear_lr_warmup-of-paddles-scheduler"),
+    pytest.param("warmup_piecewise", "build", lambda twin: paddle_lr.WarmupPiecewiseDecay(
+        decimal.Decimal("0.1"), [2], [0.1, 0.01], 1, 0.3), "learning_rate: must be a number, got Decimal('0.1')",
+        id="warmup_piecewise-learning_rate-decimal"),
+    pytest.param("warmup_piecewise", "build", lambda twin: paddle_lr.WarmupPiecewiseDecay(
+        paddle.to_tensor([0.1]), [2], [0.1, 0.01], 1, 0.3),
+        "learning_rate: must be a number, got <float32 tensor of shape [1]>", id="warmup_piecewise-eager-tensor"),
+    pytest.param("warmup_piecewise", "build", lambda twin: paddle_lr.exponential_with_warmup_decay(
+        0.1, [2], [0.1, 0.01], 1, 1e39), f"warmup_factor: {F32}, got 1e+39", id="ewd-in-dygraph-warmup_factor-1e39"),
+]
+
+
+@pytest.mark.parametrize("twin, what, call, message", TWIN_CALLS)
+def test_twin_arguments(twin, what, call, message):
+    scheduler = TWINS[twin]()
+    for _ in range(3):
+        scheduler.step()
+    before = (scheduler.last_epoch, scheduler.last_lr)
+    with pytest.raises(ConfigError) as caught:
+        call(TWINS[twin] if what == "build" else scheduler)
+    assert str(caught.value) == message
+    assert (scheduler.last_epoch, scheduler.last_lr) == before, "a refused call changed the scheduler"
+    assert scheduler() == TWINS[twin](last_epoch=2)(), "the scheduler no longer gives its run's value"
+    assert float(paddle.to_tensor([1.0]).numpy()[0]) == 1.0  # Paddle's dygraph still works
+
+
+@pytest.mark.parametrize("twin", sorted(TWINS))
+def test_twin_state_round_trip(twin):
+    scheduler = TWINS[twin]()
+    for _ in range(5):
+        scheduler.step()
+    resumed = TWINS[twin]()
+    resumed.set_state_dict(scheduler.state_dict())
+    resumed.step()
+    scheduler.step()
+    assert (resumed.last_epoch, resumed()) == (scheduler.last_epoch, scheduler())
+
+
 def test_exponential_with_warmup_decay_in_dygraph_is_its_twin():
     twin = paddle_lr.exponential_with_warmup_decay(0.1, **EWD)
     got = []

@@ -171,6 +171,11 @@ def learning_rate_arg(name, value):
                 f"(build it in static mode), got {type(value).__name__}"
             )
         return value
+    if isinstance(value, paddle.Tensor):  # an eager tensor: no schedule's value, in either mode
+        raise rules.ConfigTypeError(
+            f"{name}: must be a number or a schedule's value (in dygraph its twin, a paddle_lr.FluidScheduler), "
+            f"got {rules.shown(value)}"
+        )
     return rules.float32(name, value, low=0.0)
 
 

@@ -50,6 +50,7 @@ from ..graph.switch import Switch
 from .common import F32, graph_or_twin
 from .lowerings import IMPLS, Lowering, resolve_lowering
 from .registry import register_module
+from .twin import TwinScheduler
 
 __all__ = ["exponential_with_warmup_decay", "lr_at", "boundary_values", "WarmupPiecewiseDecay", "reload_tables",
            "reference", "check", "IMPLS"]
@@ -229,7 +230,7 @@ def lr_at(step: Any, learning_rate: float, boundaries: Sequence[int], values: Se
 
 # -- the dygraph twin ------------------------------------------------------
 
-class WarmupPiecewiseDecay(paddle.optimizer.lr.LRScheduler):
+class WarmupPiecewiseDecay(TwinScheduler):
     """Linear warmup then piecewise values, step for step equal to the static graph.
 
     The value after ``k`` calls of :meth:`step` is ``lr_at(k, ...)``, bit for bit
@@ -253,8 +254,7 @@ class WarmupPiecewiseDecay(paddle.optimizer.lr.LRScheduler):
         warmup_factor: float, last_epoch: int = -1, verbose: bool = False
     ) -> None:
         self.schedule = rules.check_schedule(learning_rate, boundaries, values, warmup_iter, warmup_factor)
-        last_epoch = rules.integer("last_epoch", last_epoch, low=-1, high=rules.MAX_ITERATIONS)
-        super().__init__(learning_rate=self.schedule[0], last_epoch=last_epoch, verbose=verbose)
+        super().__init__(self.schedule[0], last_epoch=last_epoch, verbose=verbose)
 
     def get_lr(self):
         """The learning rate of the current step.

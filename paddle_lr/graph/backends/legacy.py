@@ -9,7 +9,8 @@ AXIS_IS_OPERAND = False
 
 
 def is_static_value(x):
-    return isinstance(x, paddle.static.Variable)
+    # not isinstance: in dygraph, Variable's metaclass counts every eager tensor as a Variable
+    return issubclass(type(x), paddle.static.Variable)
 
 
 def persistable(name, value, dtype, force_cpu, as_parameter=None):
