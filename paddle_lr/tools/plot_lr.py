@@ -37,7 +37,7 @@ PROG = "paddle-lr-plot-lr"
 
 #: Steps evaluated at once: the scan holds a few arrays of this length, whatever ``max_iter``.
 CHUNK = 1 << 20
-#: Columns of the x axis the curve keeps four points of (the figure is 1100 pixels wide).
+#: Columns of the x axis the curve keeps four points of: more than the figure has pixels.
 COLUMNS = 4096
 #: The segments listed at most: as many as a cfg's boundaries make at most (a value each, and the
 #: warmup); a schedule that changes more often (a staircase of a few steps over millions) has the
@@ -45,6 +45,10 @@ COLUMNS = 4096
 MAX_SEGMENTS = MAX_BOUNDARIES + 2
 #: A constant segment gets its value written above it when it is at least this share of the axis wide.
 _LABELLED_WIDTH = 1 / 40
+#: The characters of a title at most (the figure's width at the title's font size).
+_TITLE_CHARACTERS = 120
+#: A mark (warmup end, boundary) is labelled when at least this share of the axis from the last labelled.
+_MARK_SPACING = 1 / 100
 
 
 class _Cuts:
@@ -297,10 +301,18 @@ def _plot(path, name, config, found, images, log):
     marks = []
     if segments[0]["warmup"]:
         marks.append((segments[0]["stop"], f"warmup end {segments[0]['stop']}"))
-    marks += [(b, label) for b, label in boundary_marks(config) if warmup_iters(config) < b < config.max_iter]
+    warmup = warmup_iters(config)
+    marks += [(b, label) for b, label in boundary_marks(config) if warmup < b < config.max_iter]
+    # One collection of lines (not one artist per mark: a cfg may have 10000 boundaries), and
+    # a label on each mark far enough from the last one labelled to be read.
+    ax.vlines([x for x, _ in marks], 0, 1, transform=ax.get_xaxis_transform(), colors="0.45",
+              linestyles="--", lw=1)
     around = reference_lr(config, np.array([s for x, _ in marks for s in (x - 1, x)], dtype=np.int64))
+    labelled = -math.inf
     for (x, label), (before, after) in zip(marks, around.reshape(-1, 2)):
-        ax.axvline(x, color="0.45", ls="--", lw=1)
+        if x - labelled < _MARK_SPACING * config.max_iter:
+            continue
+        labelled = x
         # Right of the line, in the half the curve leaves free: below it where the lr rises
         # (warmup end), above it where the lr drops (a boundary).
         rises = after >= before
@@ -330,14 +342,18 @@ def _plot(path, name, config, found, images, log):
         top.set_xlabel(f"epoch ({images} images, batch {total_batch(config)})")
     if config.get("schedule") is None:
         values = " / ".join(f"{v:.3g}" for v in schedule_args(config)["values"])
-        ax.set_title(f"{name}: warmup {config.warm_up_iter:g} iterations "
-                     f"(x{config.warm_up_factor:.3g} -> x1), then lr {values}")
+        ax.set_title(_shortened(f"{name}: warmup {config.warm_up_iter:g} iterations "
+                                f"(x{config.warm_up_factor:.3g} -> x1), then lr {values}"))
     else:
-        title = describe(config)
-        ax.set_title(f"{name}: {title if len(title) <= 110 else title[:107] + '...'}", fontsize=10)
+        ax.set_title(_shortened(f"{name}: {describe(config)}"), fontsize=10)
     if found.inset is not None:
         _warmup_inset(ax, found.inset, segments[0]["stop"], log)
     fig.savefig(path)
+
+
+def _shortened(title, most=_TITLE_CHARACTERS):
+    """A title that fits above the figure: cut with "..." (a cfg may have 10000 values)."""
+    return title if len(title) <= most else title[:most - 3] + "..."
 
 
 def _inset_span(config):
