@@ -116,7 +116,7 @@ class _Shown(reprlib.Repr):
             return f"<int of {digits} digits>"
         return super().repr_int(x, level)
 
-    def _tensor(self, x, level):
+    def _tensor(self, x: Any, level: int) -> str:
         """A tensor (Paddle's eager ``Tensor``, static ``Variable`` or PIR ``Value``) by dtype and shape, not data."""
         try:
             return f"<{str(x.dtype).replace('paddle.', '')} tensor of shape {[int(d) for d in x.shape]}>"
