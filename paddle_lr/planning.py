@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 from . import rules
-from .config.keys import AttrDict
+from .config.keys import KEYS, AttrDict
 from .config.loading import validate
 
 __all__ = ["epochs_of", "convert_iters", "plan_schedule", "total_batch", "scale_for_batch"]
@@ -156,7 +156,8 @@ def scale_for_batch(config: AttrDict, num_devices: Optional[int] = None) -> Attr
 
     Returns:
         AttrDict: a new validated cfg with ``num_devices`` set, the scaling
-        applied and ``scaled_for_batch`` set to the total batch.
+        applied and ``scaled_for_batch`` set to the total batch (the keys of
+        another table, the demo's, as they were).
 
     Raises:
         ConfigError: the cfg was scaled already (``scaled_for_batch`` is set).
@@ -182,4 +183,5 @@ def scale_for_batch(config: AttrDict, num_devices: Optional[int] = None) -> Attr
         out.lr_steps = [iters(s) for s in out.lr_steps]
         out.max_iter = iters(out.max_iter)
         out.snapshot_iter = iters(out.snapshot_iter)
-    return validate(out)
+    # The library's keys checked again; a demo's own keys (paddle_lr.demo.keys) are left as they were.
+    return AttrDict({**out, **validate({key: out[key] for key in KEYS})})

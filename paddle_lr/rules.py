@@ -26,12 +26,9 @@ __all__ = [
     "FLOAT32_SMALLEST",
     "MAX_ITERATIONS",
     "MAX_BOUNDARIES",
-    "MAX_IMAGE_SIZE",
     "MAX_BATCH",
     "MAX_IMAGES",
-    "MAX_SEED",
     "MAX_TEXT_BYTES",
-    "MAX_ANNOTATION_BYTES",
     "shown",
     "one_line",
     "real",
@@ -82,19 +79,12 @@ MAX_BOUNDARIES = 10000
 """The most lr_steps entries (a decay every epoch of a very long run). The default
 lowering is the branch-free lookup, whose memory and per-step cost do not grow
 with the count (benchmarks/RESULTS.md)."""
-MAX_IMAGE_SIZE = 2048
-"""The largest input side of the demo detector, pixels."""
 MAX_BATCH = 4096
 """The most images per device per iteration, devices, and reference total batch (each)."""
 MAX_IMAGES = 10 ** 9
-"""The most images a dataset may be said to hold (dataset_images); the synthetic
-shapes dataset is capped at 10**6 per split (MAX_IMAGES // 1000)."""
-MAX_SEED = 2 ** 32 - 1
-"""The largest random seed numpy's legacy seeding accepts."""
+"""The most images a dataset may be said to hold (dataset_images, the planning's images)."""
 MAX_TEXT_BYTES = 64 * 2 ** 20
 """The largest cfg or snapshot manifest read, bytes (they are a few KiB)."""
-MAX_ANNOTATION_BYTES = 4 * 2 ** 30
-"""The largest COCO annotation file read, bytes (COCO 2017's train annotations are 448 MiB)."""
 
 
 class _Shown(reprlib.Repr):

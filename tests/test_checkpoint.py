@@ -95,7 +95,7 @@ def test_a_snapshot_loads_through_load_checkpoint(version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_snapshot_restores_the_trainer_program(static_mode, tmp_path, version):
     """load_checkpoint(<the trainer's static program>, <a snapshot directory>) on any version."""
-    from paddle_lr.config import load_config
+    from paddle_lr.demo.keys import load_config
     from paddle_lr.demo import training
 
     recorded = kit.manifest(version)

@@ -13,6 +13,7 @@ _IMPLS = ", ".join(map(repr, IMPLS))
 
 import paddle_lr
 from paddle_lr import config, planning
+from paddle_lr.demo import keys as demo_keys
 from paddle_lr.graph import ir
 from paddle_lr.rules import ConfigError, ConfigTypeError, ScheduleWarning
 
@@ -26,10 +27,21 @@ def test_rcnn_defaults():
     assert {k: config.cfg[k] for k in expected} == expected
 
 
-def test_every_key_is_documented():
-    for key, (default, rule, doc) in config.KEYS.items():
+@pytest.mark.parametrize("table", [config.KEYS, demo_keys.DEMO_KEYS], ids=["library", "demo"])
+def test_every_key_is_documented(table):
+    for key, (default, rule, doc) in table.items():
         assert doc and callable(rule), key
         rule(key, default) if default is not None else None
+
+
+def test_the_demo_keys_are_the_demos_own():
+    """The library's table holds no demo key; the demo's loader reads both, the library's refuses the demo's."""
+    assert not set(config.KEYS) & set(demo_keys.DEMO_KEYS)
+    assert set(demo_keys.KEYS) == set(config.KEYS) | set(demo_keys.DEMO_KEYS)
+    assert demo_keys.load_config(None, ["image_size=64"]).image_size == 64
+    with pytest.raises(ConfigError) as info:
+        config.load_config(None, ["image_size=64"])
+    assert str(info.value) == "image_size: unknown key in overrides"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yml")))
@@ -38,11 +50,11 @@ def test_shipped_configs_load_without_warnings(name):
 
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        loaded = config.load_config(CONFIGS / name)
+        loaded = demo_keys.load_config(CONFIGS / name)
     # Only a PaddleDetection config says which of its sections it skipped.
     expected = [ConfigWarning] if name.startswith("ppdet_") else []
     assert [w.category for w in record] == expected, [str(w.message) for w in record]
-    assert set(loaded) == set(config.KEYS)
+    assert set(loaded) == set(demo_keys.KEYS)
 
 
 def test_rcnn_1x_yml_is_the_defaults():
@@ -68,7 +80,7 @@ def test_rcnn_1x_yml_is_the_defaults():
 def test_overrides_are_literals(override, key, value):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScheduleWarning)
-        assert config.load_config(None, [override])[key] == value
+        assert demo_keys.load_config(None, [override])[key] == value
 
 
 def test_yaml_file_then_overrides(tmp_path):
@@ -151,7 +163,7 @@ def test_numbers_beyond_any_run(overrides, message):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScheduleWarning)
         with pytest.raises(ConfigError) as info:
-            config.load_config(None, overrides)
+            demo_keys.load_config(None, overrides)
     assert message in str(info.value)
     assert len(str(info.value).splitlines()) == 1
 
@@ -159,7 +171,7 @@ def test_numbers_beyond_any_run(overrides, message):
 def test_limits_allow_their_own_values():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScheduleWarning)
-        loaded = config.load_config(None, [
+        loaded = demo_keys.load_config(None, [
             "max_iter=100000000", f"lr_steps={list(range(1, 1001))}", "warm_up_iter=0", "seed=4294967295",
             "image_size=2048", "im_per_batch=4096", "dataset_images=1000000000", "snapshot_iter=100000000"])
     assert loaded.max_iter == paddle_lr.rules.MAX_ITERATIONS and len(loaded.lr_steps) == 1000
@@ -192,7 +204,7 @@ def test_bad_yaml_is_one_line(tmp_path, content, message):
     path = tmp_path / "bad.yml"
     path.write_bytes(content)
     with pytest.raises(ConfigError) as info:
-        config.load_config(path)
+        demo_keys.load_config(path)
     assert message.format(path=path) in str(info.value)
     assert len(str(info.value).splitlines()) == 1 and len(str(info.value)) < 1000
 
@@ -336,14 +348,21 @@ def test_scaling_twice_is_an_error():
         planning.scale_for_batch(scaled)
 
 
+def test_scaling_keeps_the_demos_keys():
+    base = demo_keys.load_config(None, ["scale_iters_by_batch=true", "num_devices=2", "image_size=64", "seed=7"])
+    scaled = planning.scale_for_batch(base)
+    assert set(scaled) == set(demo_keys.KEYS)
+    assert (scaled.image_size, scaled.seed, scaled.max_iter) == (64, 7, base.max_iter * 4)
+
+
 def test_limits_are_documented():
     text = (CONFIGS.parent / "docs" / "config.md").read_text(encoding="utf-8")
     rules = paddle_lr.rules
     for shown_as in (f"1 to {rules.MAX_ITERATIONS} (10**8)", f"at most {rules.MAX_BOUNDARIES} entries",
-                     f"32 to {rules.MAX_IMAGE_SIZE}", f"1 to {rules.MAX_BATCH}", "1 to 10**9", "1 to 10**6",
-                     f"0 to {rules.MAX_SEED} (2**32 - 1)", f"{rules.FLOAT32_MAX:g}"):
+                     f"{demo_keys.MIN_IMAGE_SIZE} to {demo_keys.MAX_IMAGE_SIZE}", f"1 to {rules.MAX_BATCH}",
+                     "1 to 10**9", "1 to 10**6", f"0 to {demo_keys.MAX_SEED} (2**32 - 1)", f"{rules.FLOAT32_MAX:g}"):
         assert shown_as in text, shown_as
-    assert (rules.MAX_IMAGES, rules.MAX_IMAGES // 1000) == (10 ** 9, 10 ** 6)
+    assert (rules.MAX_IMAGES, demo_keys.MAX_SPLIT_IMAGES) == (10 ** 9, 10 ** 6)
 
 
 def test_many_lr_steps_default_to_the_branch_free_lookup(static_mode):

@@ -13,6 +13,7 @@ import pytest
 
 from paddle_lr import config
 from paddle_lr.config import ppdet
+from paddle_lr.demo import keys as demo_keys
 from paddle_lr.rules import ConfigError, ScheduleWarning
 from paddle_lr.schedules import registry
 
@@ -373,7 +374,7 @@ def test_train_with_a_ppdet_config(tmp_path, flags):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ppdet.ConfigWarning)
         assert train.main(["-c", str(path), "-o", *extra, "--output", str(tmp_path / "out"), *flags]) == 0
-        cfg = config.load_config(path, extra)
+        cfg = demo_keys.load_config(path, extra)
     logged = [json.loads(line)["lr"] for line in trainkit.read_lines(tmp_path / "out" / "train_log.jsonl")]
     expected = config.reference_lr(cfg, np.arange(8))
     assert logged == [float(v) for v in expected], (logged, expected.tolist())

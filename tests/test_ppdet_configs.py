@@ -30,6 +30,7 @@ from conftest import StaticRunner
 from familykit import kernels_of, mismatch
 from paddle_lr import ScheduleWarning, config
 from paddle_lr.config import ppdet
+from paddle_lr.demo import keys as demo_keys
 from paddle_lr.schedules.registry import counter_begin
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -259,7 +260,7 @@ def test_train_takes_them(rel, flags, tmp_path):
              "im_per_batch=2", "max_iter=6", "snapshot_iter=3", f"dataset_dir={tmp_path / 'data'}"]
     path = str(STATIC / rel)
     assert _quiet(train.main, ["-c", path, "-o", *extra, "--output", str(tmp_path / "out"), *flags]) == 0
-    cfg = _quiet(config.load_config, path, extra)
+    cfg = _quiet(demo_keys.load_config, path, extra)
     logged = [json.loads(line)["lr"] for line in trainkit.read_lines(tmp_path / "out" / "train_log.jsonl")]
     assert logged == [float(v) for v in config.reference_lr(cfg, np.arange(6))]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from paddle_lr.demo import coco_data as data, detector as model, shapes_dataset as shapes
-from paddle_lr.config import load_config
+from paddle_lr.demo.keys import load_config
 from paddle_lr.demo.evaluate import coco_box_ap
 from paddle_lr.rules import ConfigError
 from paddle_lr.tools import make_shapes_dataset

@@ -119,7 +119,7 @@ def test_bad_cfg_exits_2_with_one_line(dataset_dir, tmp_path, capsys, override, 
 REPLICA_SCRIPT = """
 import json, sys
 import paddle_lr.demo.training as training
-from paddle_lr.config import load_config
+from paddle_lr.demo.keys import load_config
 config = load_config(sys.argv[1], sys.argv[3:])
 record = training.train(config, sys.argv[2], dygraph=True)
 with open(f"{sys.argv[2]}.replica{record.rank}.json", "w") as f:

@@ -8,7 +8,8 @@ import paddle
 
 import paddle_lr
 import paddle_lr.demo.fault
-from paddle_lr.config import load_config, schedule_args
+from paddle_lr.config import schedule_args
+from paddle_lr.demo.keys import load_config
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "shapes_demo.yml"

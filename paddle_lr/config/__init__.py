@@ -18,9 +18,9 @@ schedule and the optimizer (:mod:`.build`), as the original training scripts did
 Batch scaling (``total_batch``, ``scale_for_batch``) lives in
 :mod:`paddle_lr.planning`, which builds on this package.
 """
-from .keys import KEYS, AttrDict, cfg
+from .keys import KEYS, AttrDict, KeyTable, cfg, defaults
 from .loading import load_config, validate
 from . import build
 from .build import *  # noqa: F401,F403  (the builders: build.__all__)
 
-__all__ = ["AttrDict", "cfg", "KEYS", "load_config", "validate", *build.__all__]
+__all__ = ["AttrDict", "KeyTable", "cfg", "defaults", "KEYS", "load_config", "validate", *build.__all__]

@@ -6,12 +6,13 @@ the tools describe keys from it. Plain data: this module does not import Paddle.
 """
 import copy
 import functools
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Mapping, Tuple
 
 from .. import rules
 from ..schedules.lowerings import IMPLS
 
-__all__ = ["AttrDict", "KEYS", "cfg", "SCHEDULE_ARGS", "ARG_KEYS", "OPTIMIZER_ARGS", "schedule_spec_rule"]
+__all__ = ["AttrDict", "KeyTable", "KEYS", "cfg", "defaults", "SCHEDULE_ARGS", "ARG_KEYS", "OPTIMIZER_ARGS",
+           "schedule_spec_rule"]
 
 
 class AttrDict(dict):
@@ -26,6 +27,9 @@ class AttrDict(dict):
     def __setattr__(self, key, value):
         self[key] = value
 
+
+KeyTable = Mapping[str, Tuple[Any, Callable[[str, Any], Any], str]]
+"""A cfg key table: key -> (default, rule, unit and meaning); :data:`KEYS` is the library's."""
 
 _real = rules.real
 _int = rules.integer
@@ -181,30 +185,27 @@ KEYS = {
     "scaled_for_batch": (None, _optional(functools.partial(_int, low=1)),
                          "total batch scale_for_batch applied the scaling for (set by it; null: not "
                          "scaled yet, and scaling twice is an error)"),
-    # -- data --
-    "dataset_dir": (None, rules.optional_text,
-                    "COCO-format root: <dir>/<split>/ images, <dir>/annotations/instances_<split>.json"),
-    "train_split": ("train", rules.optional_text, "training split name"),
-    "val_split": ("val", rules.optional_text, "evaluation split name"),
-    # Images: a dataset at most rules.MAX_IMAGES; the generated shapes splits a thousandth of it each.
+    # -- data and run (the demo's own keys are its table's: paddle_lr.demo.keys) --
+    # Images: a dataset at most rules.MAX_IMAGES.
     "dataset_images": (None, _optional(functools.partial(_int, low=1, high=rules.MAX_IMAGES)),
                        "training images, for epochs in the tools (null: count the annotations)"),
-    "generate_shapes": (False, rules.boolean,
-                        "write the synthetic shapes dataset to dataset_dir when it is missing"),
-    "shapes_train_images": (512, functools.partial(_int, low=1, high=rules.MAX_IMAGES // 1000),
-                            "shapes dataset: training images"),
-    "shapes_val_images": (128, functools.partial(_int, low=1, high=rules.MAX_IMAGES // 1000),
-                          "shapes dataset: validation images"),
-    # -- model and run --
-    # Pixels: at most rules.MAX_IMAGE_SIZE.
-    "image_size": (128, functools.partial(_int, low=32, high=rules.MAX_IMAGE_SIZE),
-                   "input side, pixels (images are resized)"),
     "snapshot_iter": (10000, functools.partial(_int, low=1, high=_ITERS), "iterations between snapshots"),
-    # numpy's seeding takes at most rules.MAX_SEED.
-    "seed": (0, functools.partial(_int, low=0, high=rules.MAX_SEED), "random seed (parameters and data order)"),
 }
 
-cfg = AttrDict({key: copy.deepcopy(spec[0]) for key, spec in KEYS.items()})
+
+def defaults(keys: KeyTable) -> AttrDict:
+    """A fresh cfg of the defaults of a key table.
+
+    Args:
+        keys (dict): :data:`KEYS`, or a table that holds it and more (the demo's).
+
+    Returns:
+        AttrDict: every key at its default (copies: changing one changes no table).
+    """
+    return AttrDict({key: copy.deepcopy(spec[0]) for key, spec in keys.items()})
+
+
+cfg = defaults(KEYS)
 """The R-CNN defaults. ``load_config`` returns a validated copy; this one is never changed."""
 
 

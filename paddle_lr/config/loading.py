@@ -2,7 +2,6 @@
 
 Plain data: this module does not import Paddle.
 """
-import copy
 import difflib
 import os
 import re
@@ -15,7 +14,7 @@ import yaml
 from .. import rules
 from . import ppdet
 from ..schedules.lowerings import warn_big_switch
-from .keys import ARG_KEYS, KEYS, OPTIMIZER_ARGS, AttrDict, cfg
+from .keys import ARG_KEYS, KEYS, OPTIMIZER_ARGS, AttrDict, KeyTable, defaults
 
 __all__ = ["load_config", "validate"]
 
@@ -124,15 +123,16 @@ def _key_name(key):
     return rules.shown(key)
 
 
-def _check_known(key, where):
-    if key not in KEYS:
+def _check_known(key, where, keys):
+    if key not in keys:
         name = _key_name(key)
-        close = difflib.get_close_matches(key, KEYS, n=1) if isinstance(key, str) and len(key) <= 80 else []
+        close = difflib.get_close_matches(key, keys, n=1) if isinstance(key, str) and len(key) <= 80 else []
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise rules.ConfigError(f"{name}: unknown key in {where}{hint}")
 
 
-def load_config(path: Optional[Union[str, os.PathLike]] = None, overrides: Sequence[str] = ()) -> AttrDict:
+def load_config(path: Optional[Union[str, os.PathLike]] = None, overrides: Sequence[str] = (),
+                keys: KeyTable = KEYS) -> AttrDict:
     """The defaults, then a YAML file, then ``KEY=VALUE`` overrides, validated.
 
     Args:
@@ -140,7 +140,9 @@ def load_config(path: Optional[Union[str, os.PathLike]] = None, overrides: Seque
             static-graph config (one with a ``LearningRate:`` section, read by
             :mod:`.ppdet`); defaults only when None.
         overrides (sequence of str): ``KEY=VALUE`` items; each VALUE is read as a
-            YAML scalar or list (``lr_steps=[100,200]``, ``seed=3``), never run as code.
+            YAML scalar or list (``lr_steps=[100,200]``, ``max_iter=3``), never run as code.
+        keys (dict): the key table, :data:`KEYS` or one that holds it and more
+            (the demo's, :data:`paddle_lr.demo.keys.KEYS`, adds its data, model and run keys).
 
     Returns:
         AttrDict: a validated copy of the cfg.
@@ -148,7 +150,7 @@ def load_config(path: Optional[Union[str, os.PathLike]] = None, overrides: Seque
     Raises:
         ConfigError: one line naming the file or key, the rule and the value.
     """
-    out = AttrDict(copy.deepcopy(dict(cfg)))
+    out = defaults(keys)
     skipped: list = []
     noted: list = []
     if path is not None:
@@ -164,41 +166,42 @@ def load_config(path: Optional[Union[str, os.PathLike]] = None, overrides: Seque
                 warnings.simplefilter("always")
                 data, skipped = ppdet.convert(data, str(path))
         for key, value in data.items():
-            _check_known(key, str(path))
+            _check_known(key, str(path), keys)
             out[key] = value
     for item in overrides:
         key, sep, text = str(item).partition("=")
         key = key.strip()
         if not sep or not key:
             raise rules.ConfigError(f"override: must be KEY=VALUE, got {rules.shown(item)}")
-        _check_known(key, "overrides")
+        _check_known(key, "overrides", keys)
         out[key] = _parse_yaml(text, f"override {key}") if text.strip() else None
-    out = validate(out)
+    out = validate(out, keys)
     for note in noted:  # once valid: a bad config gets one error line only
         warnings.warn(f"{path}: {note.message}", note.category, stacklevel=2)
     ppdet.warn_skipped(str(path), skipped)
     return out
 
 
-def validate(config: Mapping[str, Any]) -> AttrDict:
+def validate(config: Mapping[str, Any], keys: KeyTable = KEYS) -> AttrDict:
     """Check every key of ``config`` and the rules across keys.
 
     Errors raise :class:`~paddle_lr.rules.ConfigError`; schedules that are valid
     but probably mistakes warn with :class:`~paddle_lr.rules.ScheduleWarning`.
 
     Args:
-        config (dict): a full cfg (all keys of :data:`KEYS`).
+        config (dict): a full cfg (all keys of ``keys``, no other).
+        keys (dict): the key table (as :func:`load_config`'s).
 
     Returns:
         AttrDict: the checked cfg, numbers normalised (ints and floats).
     """
     out = AttrDict()
-    for key, (_, rule, _) in KEYS.items():
+    for key, (_, rule, _) in keys.items():
         if key not in config:
             raise rules.ConfigError(f"{key}: missing from the config")
         out[key] = rule(key, config[key])
     for key in config:
-        _check_known(key, "config")
+        _check_known(key, "config", keys)
     rules.keyword_args("optimizer_args", out.optimizer_args, OPTIMIZER_ARGS[out.optimizer], out.optimizer)
     if out.schedule is not None:
         # A family schedule replaces the R-CNN one: its keys are unused, and batch scaling

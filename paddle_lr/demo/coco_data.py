@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .. import rules
+from .keys import MAX_ANNOTATION_BYTES
 
 __all__ = ["CocoDetection", "batch_indices", "shard"]
 
@@ -60,7 +61,7 @@ class CocoDetection:
     def __init__(self, root, split, image_size, stride):
         root = pathlib.Path(root)
         self.annotation_file = root / "annotations" / f"instances_{split}.json"
-        coco = rules.read_json("dataset_dir", self.annotation_file, max_bytes=rules.MAX_ANNOTATION_BYTES)
+        coco = rules.read_json("dataset_dir", self.annotation_file, max_bytes=MAX_ANNOTATION_BYTES)
         lists = ("images", "annotations", "categories")
         if not isinstance(coco, dict) or not all(isinstance(coco.get(k), list) for k in lists):
             raise rules.ConfigError(

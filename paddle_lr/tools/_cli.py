@@ -47,7 +47,7 @@ def add_config_args(parser, required=True):
 
 
 def load_config_args(args):
-    """The validated cfg of ``-c`` and ``-o``.
+    """The validated cfg of ``-c`` and ``-o``, the demo's keys with the library's.
 
     Args:
         args (argparse.Namespace): parsed arguments from :func:`add_config_args`.
@@ -55,7 +55,7 @@ def load_config_args(args):
     Returns:
         AttrDict: the cfg.
     """
-    from ..config import load_config
+    from ..demo.keys import load_config
 
     return load_config(args.config, args.opt)
 

@@ -24,7 +24,7 @@ import sys
 
 from .. import rules
 from ..demo import fault
-from ..config import load_config
+from ..demo.keys import load_config
 from ._cli import ArgumentParser, UsageError, add_config_args, new_directory, run
 
 __all__ = ["PROG", "main"]

@@ -7,7 +7,8 @@ Writes ``DIR/{train,val}/*.png`` and ``DIR/annotations/instances_{train,val}.jso
 same arguments give the same bytes.
 """
 
-from .. import config, rules
+from .. import rules
+from ..demo import keys
 from ..demo import shapes_dataset as shapes
 from ._cli import ArgumentParser, new_directory, run
 
@@ -18,7 +19,7 @@ PROG = "paddle-lr-make-shapes-dataset"
 
 
 def _parser():
-    defaults = config.cfg
+    defaults = keys.cfg
     parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="dataset root to create (must not exist)")
     parser.add_argument("--train", type=int, default=defaults.shapes_train_images,
@@ -36,11 +37,11 @@ def _main(argv):
     out = new_directory(PROG, "--out", args.out)
     shapes.make_shapes(
         out,
-        # The ranges of the cfg's shapes_*_images, image_size and seed keys (rules.MAX_*).
-        train=rules.integer("--train", args.train, low=1, high=rules.MAX_IMAGES // 1000),
-        val=rules.integer("--val", args.val, low=1, high=rules.MAX_IMAGES // 1000),
-        size=rules.integer("--size", args.size, low=32, high=rules.MAX_IMAGE_SIZE),
-        seed=rules.integer("--seed", args.seed, low=0, high=rules.MAX_SEED),
+        # The ranges of the cfg's shapes_*_images, image_size and seed keys (the demo's limits).
+        train=rules.integer("--train", args.train, low=1, high=keys.MAX_SPLIT_IMAGES),
+        val=rules.integer("--val", args.val, low=1, high=keys.MAX_SPLIT_IMAGES),
+        size=rules.integer("--size", args.size, low=keys.MIN_IMAGE_SIZE, high=keys.MAX_IMAGE_SIZE),
+        seed=rules.integer("--seed", args.seed, low=0, high=keys.MAX_SEED),
     )
     print(f"wrote {args.train} train and {args.val} val images of {args.size}x{args.size} to {out}")
     return 0

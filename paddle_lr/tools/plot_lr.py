@@ -23,7 +23,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..coco_count import count_images, train_annotations
+from ..demo.coco_count import count_images, train_annotations
 from ..config import boundary_marks, describe, reference_lr, schedule_args, warmup_iters
 from ..planning import scale_for_batch, total_batch
 from ..planning import epochs_of

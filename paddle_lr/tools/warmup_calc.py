@@ -12,7 +12,7 @@ dataset_images) comes from a config, whatever its schedule: the R-CNN keys, a
 """
 import json
 
-from ..coco_count import count_images
+from ..demo.coco_count import count_images
 from ..config import boundary_marks, warmup_iters
 from ..planning import plan_schedule, total_batch
 from ._cli import ArgumentParser, UsageError, add_config_args, load_config_args, run

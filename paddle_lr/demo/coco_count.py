@@ -1,7 +1,8 @@
 """Counting the images of a COCO-format annotation file, for epochs in the tools."""
 import os
 
-from . import rules
+from .. import rules
+from .keys import MAX_ANNOTATION_BYTES
 
 __all__ = ["count_images", "train_annotations"]
 
@@ -22,7 +23,7 @@ def count_images(path, name="ann"):
     Raises:
         ConfigError: one line when the file cannot be read, is not JSON or has no ``images`` list.
     """
-    data = rules.read_json(name, path, max_bytes=rules.MAX_ANNOTATION_BYTES)
+    data = rules.read_json(name, path, max_bytes=MAX_ANNOTATION_BYTES)
     images = data.get("images") if isinstance(data, dict) else None
     if not isinstance(images, list):
         raise rules.ConfigError(f"{name}: {path} has no 'images' list, not a COCO annotation file")
