@@ -24,6 +24,8 @@ __all__ = [
     "FLOAT32_MAX",
     "FLOAT32_TINY",
     "FLOAT32_SMALLEST",
+    "INT64_MIN",
+    "INT64_MAX",
     "MAX_ITERATIONS",
     "MAX_BOUNDARIES",
     "MAX_BATCH",
@@ -70,6 +72,10 @@ FLOAT32_TINY = 2.0 ** -126
 large (a quotient by a smaller one is not finite)."""
 FLOAT32_SMALLEST = 2.0 ** -149
 """float32's smallest positive number: a nonzero value smaller than this becomes 0 there."""
+INT64_MIN = -(2 ** 63)
+"""The smallest int64 (the step counters' type)."""
+INT64_MAX = 2 ** 63 - 1
+"""The largest int64: the step counters' last value."""
 MAX_ITERATIONS = 10 ** 8
 """The furthest step a cfg may name, in iterations (max_iter, each lr_steps entry,
 warm_up_iter, snapshot_iter): about 6 times :data:`FLOAT32_EXACT_STEPS`, where the float32 step counter
@@ -772,12 +778,12 @@ def memory_bytes() -> int:
     """The machine's physical memory, bytes (what a single tensor can at most occupy).
 
     Returns:
-        int: the bytes, or 2**63 - 1 where the system does not say.
+        int: the bytes, or :data:`INT64_MAX` where the system does not say.
     """
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):
-        return 2 ** 63 - 1
+        return INT64_MAX
 
 
 def fits_in_memory(name: str, shape: Sequence[int], itemsize: int) -> Sequence[int]:

@@ -49,6 +49,8 @@ SPEC_LR_ARGS = ("learning_rate", "start_lr", "end_lr", "end_learning_rate", "val
 """Arguments the graph holds as float32: at most rules.FLOAT32_MAX (each entry of ``values``)."""
 _SPEC_MAX_VALUES = 10 * rules.MAX_BOUNDARIES
 """The most values (numbers, strings, nested entries, counted at each use of an alias) in one spec."""
+_SPEC_MAX_DEPTH = 32
+"""The most levels of nesting in one spec."""
 
 
 def _plain_spec(key, value):
@@ -57,9 +59,9 @@ def _plain_spec(key, value):
     while stack:
         item, depth = stack.pop()
         seen += 1
-        if seen > _SPEC_MAX_VALUES or depth > 32:
+        if seen > _SPEC_MAX_VALUES or depth > _SPEC_MAX_DEPTH:
             raise rules.ConfigError(f"{key}: too large a spec (more than {_SPEC_MAX_VALUES} values or "
-                                    "32 levels), got one of that size")
+                                    f"{_SPEC_MAX_DEPTH} levels), got one of that size")
         if isinstance(item, dict):
             bad = [k for k in item if not isinstance(k, str)]
             if bad:

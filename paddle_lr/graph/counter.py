@@ -9,7 +9,6 @@ from . import ir
 __all__ = ["autoincreased_step_counter", "decay_step_counter", "LR_DECAY_COUNTER"]
 
 LR_DECAY_COUNTER = "@LR_DECAY_COUNTER@"
-_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 _STEP_COUNTER = "@STEP_COUNTER@"
 
 
@@ -39,8 +38,8 @@ def autoincreased_step_counter(counter_name: Optional[str] = None, begin: int = 
         raise TypeError(f"counter_name: must be a str, got {counter_name!r}")
     _check_int("begin", begin)
     _check_int("step", step)
-    rules.integer("begin", begin, low=_INT64_MIN + 1, high=_INT64_MAX)  # the counter starts at begin - 1
-    rules.integer("step", step, low=_INT64_MIN, high=_INT64_MAX)
+    rules.integer("begin", begin, low=rules.INT64_MIN + 1, high=rules.INT64_MAX)  # the counter starts at begin - 1
+    rules.integer("step", step, low=rules.INT64_MIN, high=rules.INT64_MAX)
     ir.require_static("autoincreased_step_counter")
     counter, _ = ir.step_counter(counter_name or _STEP_COUNTER, begin, step)
     return counter

@@ -23,6 +23,7 @@ import numpy as np
 import paddle
 from paddle.utils import unique_name
 
+from .. import rules
 from . import ir
 
 __all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "append", "LAST_EXACT_STEP", "MAX_TABULATED_WARMUP"]
@@ -125,7 +126,6 @@ def rewrite(program, scope=None) -> List[str]:
 
 # -- the lookup that the branch-free lowerings share ---------------------------
 
-_INT64_MAX = np.iinfo(np.int64).max
 # The largest counter the lookup tells apart: PIR's assign_value carries int64
 # table entries through a double, exact up to 2**53 (about 9e15 steps).
 LAST_EXACT_STEP = 2 ** 53
@@ -167,12 +167,13 @@ def step_thresholds(bounds) -> np.ndarray:
 def _threshold(bound: np.float32) -> int:
     if np.isnan(bound):
         raise ValueError(f"step_thresholds: a bound is nan, got {bound!r}")
-    if bound > np.float32(2.0 ** 63):
-        return _INT64_MAX
-    if bound <= np.float32(-(2.0 ** 63)):
-        return -(2 ** 63)
+    # (float32 rounds INT64_MAX up to the next power of two, where no int64 is)
+    if bound > np.float32(rules.INT64_MAX):
+        return rules.INT64_MAX
+    if bound <= np.float32(rules.INT64_MIN):
+        return rules.INT64_MIN
     # float32(k) >= bound is monotone in k: bisect on the exact int64 -> float32 cast.
-    lo, hi = -(2 ** 63), min(int(np.ceil(np.float64(bound))), _INT64_MAX)  # float32(hi) >= bound
+    lo, hi = rules.INT64_MIN, min(int(np.ceil(np.float64(bound))), rules.INT64_MAX)  # float32(hi) >= bound
     while lo < hi:
         mid = (lo + hi) // 2
         if np.float32(np.int64(mid)) >= bound:
