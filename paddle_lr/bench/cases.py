@@ -15,7 +15,10 @@
     ``<lowering>`` among ``switch``, ``branchless``, ``auto``, or ``fluid``:
     Paddle's own originals, ``paddle.optimizer.lr.piecewise_decay`` and
     ``linear_lr_warmup`` (they build only in the legacy IR, paddlepaddle 2.6).
-    ``auto`` is the default lowering (today ``branchless``).
+    ``auto`` is the default lowering (today ``branchless``), built by the
+    public functions as user code calls them (the inner schedule first, its
+    tensor passed on); ``wpw_spec`` is the same default built from a spec, as
+    a cfg is (``registry.build``: nobody else holds the inner lr).
 ``<schedule>`` / ``<schedule>_fluid``
     the family's arithmetic schedules (:data:`ARITHMETIC`: ``exponential_decay``,
     ``natural_exp_decay``, ``inverse_time_decay``, ``polynomial_decay``,
@@ -27,7 +30,7 @@ from typing import Any, Optional, Tuple
 __all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "ARITHMETIC_IMPLS", "available", "boundless", "schedule", "build",
            "kind", "fluid_spec", "train_feed"]
 
-FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto"))
+FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto")) + ("wpw_spec",)
 
 # The arithmetic schedules' arguments: the detection, classification and
 # transformer settings their users run (the counts are steps).
@@ -142,6 +145,12 @@ def _family(paddle, impl, boundaries):
         pw, warm = paddle.optimizer.lr.piecewise_decay, paddle.optimizer.lr.linear_lr_warmup
         lr = pw(bounds, values)
         return lr if kind == "pw" else warm(lr, WARMUP, LR * WARMUP_FACTOR, LR)
+    if lowering == "spec":  # as a cfg builds it: the registry, inner schedule first
+        from ..schedules.registry import build
+
+        return build({"fn": "linear_lr_warmup", "args": {
+            "learning_rate": {"fn": "piecewise_decay", "args": {"boundaries": bounds, "values": values}},
+            "warmup_steps": WARMUP, "start_lr": LR * WARMUP_FACTOR, "end_lr": LR}})
     lr = piecewise_decay(bounds, values, impl=lowering)
     if kind == "pw":
         return lr

@@ -173,7 +173,7 @@ def format_scale(records) -> str:
 
 # -- against fluid 1.8.5 (tools/bench.py --fluid) -------------------------------------------
 
-DEFAULTS = ("auto", "pw_auto", "wpw_auto") + tuple(ARITHMETIC)
+DEFAULTS = ("auto", "pw_auto", "wpw_auto", "wpw_spec") + tuple(ARITHMETIC)
 """The default lowering of every schedule the bench builds (an arithmetic schedule has only one)."""
 
 FLUID_BOUND = 1.0

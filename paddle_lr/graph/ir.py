@@ -18,7 +18,7 @@ import math
 import os
 import struct
 import warnings
-from typing import Any, Callable, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import paddle
 from paddle.base import core, framework
@@ -51,6 +51,15 @@ __all__ = [
     "parameter_names",
     "schedule_outputs",
     "axis_is_operand",
+    "scale_factor_is_operand",
+    "Lookup",
+    "find_lookup",
+    "selected_table",
+    "same_value",
+    "readers",
+    "set_input",
+    "remove_op",
+    "drop_persistable",
     "quiet_place_warning",
     "require_static",
 ]
@@ -118,6 +127,15 @@ def axis_is_operand() -> bool:
     every run of the program; a persistable filled at startup avoids it.
     """
     return _backend.AXIS_IS_OPERAND
+
+
+def scale_factor_is_operand() -> bool:
+    """Whether ``paddle.scale``'s factor is an operand of the op (PIR) rather than an attribute (legacy).
+
+    Given as a number on PIR, the factor becomes a ``full`` op that runs with
+    every run of the program; a one-element table filled at startup avoids it.
+    """
+    return _backend.SCALE_FACTOR_IS_OPERAND
 
 
 def set_program_lr(optimizer: Any, program: Any, lr: Any) -> None:
@@ -611,3 +629,87 @@ def global_var(shape: Sequence[int], value: float, dtype: str, persistable: bool
         The variable, in the main program's global block.
     """
     return _backend.global_var(shape, value, dtype, persistable, force_cpu, name)
+
+
+# -- the ops of a branch-free lookup, found and rewired (paddle_lr.graph.tables) --
+
+@dataclasses.dataclass(frozen=True)
+class Lookup:
+    """The ops of ``index_select(values, searchsorted(thresholds, counter, right=True))`` in a program.
+
+    Attributes:
+        select: the ``index_select`` op (its input 0 is the values table).
+        row: the ``searchsorted`` op (its input 0 is the thresholds table).
+        row_value: what ``row`` computes (the int64 row, input 1 of ``select``).
+        values, thresholds, counter: the persistable names of the tables and the counter.
+    """
+
+    select: Any
+    row: Any
+    row_value: Any
+    values: str
+    thresholds: str
+    counter: str
+
+
+def _parts(op, kind):
+    parts = _backend.op_parts(op) if op is not None else None
+    return parts[1] if parts is not None and parts[0] == kind else None
+
+
+def find_lookup(value: Any) -> Optional[Lookup]:
+    """The lookup that computes ``value`` (:func:`paddle_lr.graph.tables.lookup`'s two ops), or None.
+
+    Any other op, a table that is not a persistable, or a search on a value
+    that is not a persistable counter gives None.
+    """
+    select = _backend.producer(value)
+    inputs = _parts(select, "index_select")
+    if inputs is None:
+        return None
+    table, row_value = inputs
+    row = _backend.producer(row_value)
+    searched = _parts(row, "searchsorted")
+    if searched is None or not _backend.op_attr(row, "right"):
+        return None
+    names = [_backend.persistable_name(v) for v in (table, *searched)]
+    if None in names:
+        return None
+    return Lookup(select, row, row_value, *names)
+
+
+def selected_table(op: Any, row_value: Any) -> Optional[str]:
+    """The persistable table that ``op`` selects from at the row ``row_value``, or None for any other op."""
+    inputs = _parts(op, "index_select")
+    if inputs is None or not _backend.same_value(inputs[1], row_value):
+        return None
+    return _backend.persistable_name(inputs[0])
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether the static values ``a`` and ``b`` are one tensor of the program."""
+    return _backend.same_value(a, b)
+
+
+def readers(value: Any) -> list:
+    """The ops of its program that read ``value`` (in every block)."""
+    return _backend.readers(value)
+
+
+def set_input(op: Any, index: int, value: Any) -> None:
+    """Make the lookup op ``op`` (of :class:`Lookup`) read ``value`` as its input ``index`` (0: the table)."""
+    _backend.set_input(op, index, value)
+
+
+def remove_op(op: Any) -> None:
+    """Remove ``op`` from its block; what it computed must have no reader left (nor any handle in use)."""
+    _backend.remove_op(op)
+
+
+def drop_persistable(program: Any, name: str) -> bool:
+    """Remove the persistable ``name`` from ``program`` when no op reads it (the startup program still fills it).
+
+    Returns:
+        bool: whether it was removed.
+    """
+    return _backend.drop_persistable(program, name)

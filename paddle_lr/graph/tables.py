@@ -2,7 +2,8 @@
 
 A table is a persistable float32 (or int64) vector that the startup program
 fills once and the main program only reads (``searchsorted`` /
-``index_select``). Its contents are a function of the schedule alone, so they
+``index_select``; and the one-element constants of :func:`constant` and
+:func:`scale`, which would otherwise be ops of every run). Its contents are a function of the schedule alone, so they
 are never state to restore from a checkpoint: they are derived. To let any
 code that holds only the program (a clone, :func:`paddle_lr.load_checkpoint`,
 a resume) rewrite them, a table's persistable name says what it holds::
@@ -21,12 +22,15 @@ from typing import Dict, List
 
 import numpy as np
 import paddle
+from paddle.nn.initializer.constant import ConstantInitializer
 from paddle.utils import unique_name
 
 from .. import rules
 from . import ir
+from .counter import LR_DECAY_COUNTER
 
-__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "append", "LAST_EXACT_STEP", "MAX_TABULATED_WARMUP"]
+__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "append",
+           "prepend", "release", "constant", "scale", "LAST_EXACT_STEP", "MAX_TABULATED_WARMUP"]
 
 PREFIX = "paddle_lr_table_"
 _NAME = re.compile(rf"^{PREFIX}([0-9a-f]{{16}})(?:_\d+)?$")
@@ -40,11 +44,13 @@ def _digest(array: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
-def create(array: np.ndarray):
+def create(array: np.ndarray, cpu: bool = False):
     """A persistable, non-trainable table holding ``array``, filled by the startup program.
 
     Args:
         array (numpy.ndarray): a float32 or int64 vector.
+        cpu (bool): on the CPU place (one float32 element only: an op's scalar
+            operand, as fluid's ``force_cpu`` constants were), not the executor's.
 
     Returns:
         The table tensor of the main program.
@@ -52,8 +58,13 @@ def create(array: np.ndarray):
     array = np.ascontiguousarray(array)
     digest = _digest(array)
     _CONTENTS[digest] = array
-    return ir.persistable_table(list(array.shape), str(array.dtype), unique_name.generate(PREFIX + digest),
-                                _ArrayInitializer(array))
+    if cpu:
+        if array.shape != (1,) or array.dtype != np.float32:
+            raise ValueError(f"create: a CPU table holds one float32, got {array.dtype} {list(array.shape)}")
+        init = ConstantInitializer(float(array[0]), force_cpu=True)
+    else:
+        init = _ArrayInitializer(array)
+    return ir.persistable_table(list(array.shape), str(array.dtype), unique_name.generate(PREFIX + digest), init)
 
 
 class _ArrayInitializer(paddle.nn.initializer.Assign):
@@ -122,6 +133,33 @@ def rewrite(program, scope=None) -> List[str]:
         place = paddle.CUDAPlace(place.gpu_device_id()) if place.is_gpu_place() else paddle.CPUPlace()
         tensor.set(contents(name), place)
     return written
+
+
+# -- constants, filled once ------------------------------------------------------
+
+def constant(value: float):
+    """A float32 [1] table holding ``value`` (on the executor's place), filled by the startup program.
+
+    What fluid's ``fill_constant`` made in every run: the same float32 value,
+    with no op left in the main program.
+    """
+    return create(np.asarray([value], dtype=np.float32))
+
+
+def scale(x, factor: float, bias: float = 0.0):
+    """Paddle's ``scale`` op on the static value ``x``: ``float32(factor) * x + float32(bias)``.
+
+    Where the IR takes the factor as an operand (PIR), given as a number it is a
+    ``full`` op that runs with every run; here it is a one-element CPU table
+    filled by the startup program (:func:`paddle_lr.graph.ir.scale_factor_is_operand`):
+    the kernel reads the same float32 factor either way. Elsewhere (legacy) the
+    factor is the op's float32 attribute.
+    """
+    if ir.scale_factor_is_operand():
+        factor = create(np.asarray([factor], dtype=np.float32), cpu=True)
+    else:
+        factor = float(factor)
+    return paddle.scale(x, scale=factor, bias=float(bias), bias_after_scale=True)
 
 
 # -- the lookup that the branch-free lowerings share ---------------------------
@@ -223,11 +261,17 @@ def row(counter, thresholds):
     Returns:
         The int64 [1] row index, for :func:`select`.
     """
+    return paddle.searchsorted(create(_bounds(thresholds)), counter, right=True)
+
+
+def _bounds(thresholds) -> np.ndarray:
+    """The table :func:`row` searches: the thresholds, capped at :data:`LAST_EXACT_STEP`, and one more.
+
+    The trailing threshold, which no counter reaches, keeps the table non-empty
+    (searchsorted needs one); it is never counted, so the rows do not change.
+    """
     thresholds = np.asarray(thresholds, dtype=np.int64)
-    # A trailing threshold no counter reaches keeps the table non-empty (searchsorted
-    # needs one); it is never counted, so the rows do not change.
-    bounds = create(np.minimum(np.append(thresholds, LAST_EXACT_STEP), LAST_EXACT_STEP))
-    return paddle.searchsorted(bounds, counter, right=True)
+    return np.minimum(np.append(thresholds, LAST_EXACT_STEP), LAST_EXACT_STEP)
 
 
 def append(array, value):
@@ -259,3 +303,79 @@ def select(table, index):
     """
     # index_select rather than gather: PIR's gather adds a per-step op for its axis.
     return paddle.index_select(table, index)
+
+
+def prepend(value, head):
+    """``head[c]`` at the counters ``c < len(head)``, ``value`` from there on, as one lookup; or None.
+
+    ``value`` must be a lookup of this module on the decay counter (a
+    branch-free schedule's lr: :func:`lookup`'s ops, found in the program by
+    :func:`paddle_lr.graph.ir.find_lookup`) whose row only selects of tables
+    of this module read, with thresholds >= 1 (so that every counter below 1 is in its first row, as in
+    ``head``'s). Otherwise, or when its tables were not built in this process,
+    this returns None and builds nothing.
+
+    The result is one table of ``head`` followed by the rows of ``value`` past
+    ``len(head)`` (the same float32 entries: bit for bit what selecting between
+    the two gives), searched by ``value``'s own ``searchsorted`` op, now over
+    the merged thresholds; ``value``'s ``index_select`` reads that same row from
+    a table of its own values per merged row, so ``value`` itself keeps its
+    values for any other reader. Per run: one search and two selects, the
+    second of which :func:`release` removes when nothing reads ``value``.
+
+    Args:
+        value: a float32 [1] lr tensor of the program being built.
+        head (numpy.ndarray): float32, the rows of the counters 0 .. len(head) - 1.
+
+    Returns:
+        The float32 [1] tensor, or None.
+    """
+    found = ir.find_lookup(value)
+    if found is None or found.counter != LR_DECAY_COUNTER:
+        return None
+    selects = [(op, ir.selected_table(op, found.row_value)) for op in ir.readers(found.row_value)]
+    if any(name is None for _, name in selects):
+        return None
+    try:
+        bounds = contents(found.thresholds)
+        sizes = [len(contents(name)) for _, name in selects]
+    except KeyError:  # not built in this process
+        return None
+    thresholds = bounds[:-1]
+    if any(size != len(bounds) for size in sizes) or (len(thresholds) and thresholds[0] < 1):
+        return None
+    head = np.asarray(head, dtype=np.float32)
+    count = len(head)
+    past = int(np.searchsorted(thresholds, count, side="right"))  # the thresholds at or below len(head)
+    at_head = np.searchsorted(thresholds, np.arange(count), side="right")  # the rows of the counters 0 .. count - 1
+    replaced = [found.thresholds] + [name for _, name in selects]
+    selects = [(op, contents(name)) for op, name in selects]
+    ir.set_input(found.row, 0, create(_bounds(np.concatenate([np.arange(1, count + 1), thresholds[past:]]))))
+    for op, rows in selects:  # each select of the row keeps its values, now per merged row
+        ir.set_input(op, 0, create(np.concatenate([rows[at_head], rows[past:]])))
+    fused = select(create(np.concatenate([head, contents(found.values)[past:]])), found.row_value)
+    for name in replaced:  # no longer read: not saved with the program, not rewritten by loaders
+        ir.drop_persistable(paddle.static.default_main_program(), name)
+    return fused
+
+
+def release(value) -> bool:
+    """Remove the lookup that computes ``value`` when no op reads ``value`` (and its tables, when unread).
+
+    For an inner schedule that this package built and nobody else holds
+    (:func:`paddle_lr.schedules.registry.build`): after :func:`prepend` its
+    ``index_select`` is the one op left of it. ``value`` must not be used afterwards.
+
+    Returns:
+        bool: whether anything was removed.
+    """
+    found = ir.find_lookup(value)
+    if found is None or ir.readers(value):
+        return False
+    program = paddle.static.default_main_program()
+    ir.remove_op(found.select)
+    ir.drop_persistable(program, found.values)
+    if not ir.readers(found.row_value):
+        ir.remove_op(found.row)
+        ir.drop_persistable(program, found.thresholds)
+    return True

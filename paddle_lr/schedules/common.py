@@ -23,7 +23,7 @@ import numpy as np
 import paddle
 
 from .. import rules
-from ..graph import ir
+from ..graph import ir, tables
 from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
 from .lowerings import Lowering
 from .registry import INNER, spec_of
@@ -94,30 +94,45 @@ def times_lr_ref(x, learning_rate):
 
 # -- the graph side: the same ops, static or eager ---------------------------
 
-def scale(x, factor, bias=0.0):
+def scale(x, factor, bias=0.0, *, each_run=False):
     """Paddle's ``scale`` op: ``factor * x + bias`` with float32 attributes.
+
+    In a static graph the factor is filled once by the startup program where
+    the IR takes it as an operand (:func:`paddle_lr.graph.tables.scale`), so no
+    op builds it in every run; the kernel reads the same float32 factor.
 
     Args:
         x: a float32 tensor (static value or eager tensor).
         factor (float): the factor.
         bias (float): the addend.
+        each_run (bool): build the factor as Paddle does for a number (on PIR a
+            ``full`` op of every run): fluid's ops as they were, for the Switch lowerings.
 
     Returns:
         The float32 tensor.
     """
+    if ir.is_static_value(x) and not each_run:
+        return tables.scale(x, factor, bias)
     return paddle.scale(x, scale=float(factor), bias=float(bias), bias_after_scale=True)
 
 
-def constant(value):
-    """A float32 [1] constant (fluid's ``fill_constant``, on the default place).
+def constant(value, *, each_run=False):
+    """A float32 [1] constant on the default place.
+
+    In a static graph a table filled once by the startup program
+    (:func:`paddle_lr.graph.tables.constant`), not fluid's ``fill_constant`` op
+    of every run: the same float32 value.
 
     Args:
         value (float): the constant.
+        each_run (bool): fluid's ``fill_constant`` op, run with every run (the Switch lowerings).
 
     Returns:
         The tensor.
     """
-    return paddle.full([1], float(value), dtype="float32")
+    if paddle.in_dynamic_mode() or each_run:
+        return paddle.full([1], float(value), dtype="float32")
+    return tables.constant(value)
 
 
 def is_tensor_lr(learning_rate):

@@ -14,8 +14,11 @@ and a default, which runs the same ops.
 ``impl="branchless"``: no control flow and no cast. The ramp of every warmup
 step is tabulated (by :func:`reference`, the same float32 ops) and looked up on
 the raw int64 counter (:mod:`paddle_lr.graph.tables`); after the warmup the
-row is ``learning_rate``: a number is the table's last row, another
-schedule's tensor is appended to the table (``concat``, then the lookup).
+row is ``learning_rate``: a number is the table's last row; a branch-free
+schedule's lr (``piecewise_decay``, the seed, another warmup: a table lookup)
+is merged with the ramp into one lookup (:func:`paddle_lr.graph.tables.prepend`:
+the same float32 entries, one search per run); any other schedule's tensor is
+appended to the table (``concat``, then the lookup).
 Warmups over :data:`paddle_lr.graph.tables.MAX_TABULATED_WARMUP` steps are computed instead and chosen with ``where``.
 ``impl="auto"`` (the default) is ``branchless``. No kernel that rounds differently:
 bit for bit on both versions (composed over a schedule that has one, that
@@ -99,17 +102,19 @@ def linear_lr_warmup(learning_rate: Any, warmup_steps: float, start_lr: float, e
     return graph_or_twin(NAME, args, lower)
 
 
-def _ramp(step, warmup_steps, start_lr, end_lr):
-    return scale(scale(scale(step, _inverse(warmup_steps)), float(end_lr) - float(start_lr)), 1.0, bias=start_lr)
+def _ramp(step, warmup_steps, start_lr, end_lr, each_run=False):
+    factors = _inverse(warmup_steps), float(end_lr) - float(start_lr)
+    return scale(scale(scale(step, factors[0], each_run=each_run), factors[1], each_run=each_run), 1.0,
+                 bias=start_lr, each_run=each_run)
 
 
 def _switch(step, learning_rate, warmup_steps, start_lr, end_lr):
-    """Fluid's lowering: a two-way branch writing a persistable lr."""
+    """Fluid's lowering: a two-way branch writing a persistable lr (fluid's ops, constants of every run)."""
     lr = ir.persistable_float(unique_name.generate("learning_rate_warmup"))
-    after = learning_rate if is_tensor_lr(learning_rate) else constant(learning_rate)
+    after = learning_rate if is_tensor_lr(learning_rate) else constant(learning_rate, each_run=True)
     with Switch() as switch:
-        with switch.case(step < constant(warmup_steps)):
-            paddle.assign(_ramp(step, warmup_steps, start_lr, end_lr), output=lr)
+        with switch.case(step < constant(warmup_steps, each_run=True)):
+            paddle.assign(_ramp(step, warmup_steps, start_lr, end_lr, each_run=True), output=lr)
         with switch.default():
             paddle.assign(after, output=lr)
     return lr
@@ -129,6 +134,9 @@ def _branchless(counter, learning_rate, warmup_steps, start_lr, end_lr):
         return tables.lookup(counter, thresholds, np.append(ramp, F32(learning_rate)))
     if head == 0:  # no warmup step: the schedule is learning_rate itself
         return learning_rate
+    fused = tables.prepend(learning_rate, ramp)  # a lookup's lr: one lookup of the ramp and its rows
+    if fused is not None:
+        return fused
     return tables.select(tables.append(ramp, learning_rate), tables.row(counter, thresholds))
 
 

@@ -33,8 +33,10 @@ import sys
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Tuple
 
 import numpy as np
+import paddle
 
 from .. import rules
+from ..graph import ir, tables
 from .kernels import C_KERNELS, Kernels
 
 __all__ = [
@@ -349,10 +351,16 @@ def build(spec) -> Any:
     """
     schedule, args = _parse(spec)
     inner = args.get("learning_rate")
-    if isinstance(inner, Mapping):
-        check_spec(spec)  # every argument, before any op is built
-        args["learning_rate"] = build(inner)
-    return schedule.build(**args)
+    if not isinstance(inner, Mapping):
+        return schedule.build(**args)
+    check_spec(spec)  # every argument, before any op is built
+    args["learning_rate"] = build(inner)
+    outer = schedule.build(**args)
+    if not paddle.in_dynamic_mode() and not ir.same_value(outer, args["learning_rate"]):
+        # The inner lr is ours alone: what of it the outer merged away (a lookup that
+        # linear_lr_warmup took into its own) no longer runs.
+        tables.release(args.pop("learning_rate"))
+    return outer
 
 
 def spec_of(scheduler, name="learning_rate") -> Dict[str, Any]:

@@ -6,6 +6,8 @@ import paddle
 NAME = "legacy"
 # An axis is an attribute of the op.
 AXIS_IS_OPERAND = False
+# scale's factor too.
+SCALE_FACTOR_IS_OPERAND = False
 
 
 def is_static_value(x):
@@ -126,3 +128,63 @@ def global_var_meta(name):
 def global_var(shape, value, dtype, persistable, force_cpu, name):
     """Fluid's ``create_global_var``: Paddle's own ``paddle.static.create_global_var``."""
     return paddle.static.create_global_var(shape, value, dtype, persistable, force_cpu, name)
+
+
+# -- reading and rewiring the ops of a branch-free lookup (tables.prepend, ir.prune) --
+
+# The input slots of the ops a lookup is made of, in the order PIR gives their operands.
+_INPUT_SLOTS = {"index_select": ("X", "Index"), "searchsorted": ("SortedSequence", "Values")}
+
+
+def _block_ops(program):
+    return [op for block in program.blocks for op in block.ops]
+
+
+def producer(value):
+    """The op that last writes ``value`` in its block; None for a persistable."""
+    if value.persistable:
+        return None
+    return next((op for op in reversed(value.block.ops) if value.name in op.output_arg_names), None)
+
+
+def op_parts(op):
+    """``op``'s type and its inputs (in PIR's operand order), or None for an op of no lookup."""
+    slots = _INPUT_SLOTS.get(op.type)
+    if slots is None:
+        return None
+    return op.type, [op.block._var_recursive(op.input(slot)[0]) for slot in slots]
+
+
+def persistable_name(value):
+    return value.name if value.persistable else None
+
+
+def same_value(a, b):
+    """Whether ``a`` and ``b`` are the same tensor of the program."""
+    return a.name == b.name
+
+
+def op_attr(op, name):
+    return op.attr(name)
+
+
+def readers(value):
+    return [op for op in _block_ops(value.block.program) if value.name in op.input_arg_names]
+
+
+def set_input(op, index, value):
+    slot = _INPUT_SLOTS[op.type][index]
+    op._rename_input(op.input(slot)[0], value.name)
+
+
+def remove_op(op):
+    block = op.block
+    block._remove_op(next(i for i, o in enumerate(block.ops) if o is op))
+
+
+def drop_persistable(program, name):
+    block = program.global_block()
+    if not block.has_var(name) or any(name in op.input_arg_names for op in _block_ops(program)):
+        return False
+    block._remove_var(name)
+    return True

@@ -7,6 +7,8 @@ from paddle.tensor.creation import fill_constant
 NAME = "pir"
 # An op whose axis PIR takes as an operand (concat) builds a `full` for it that runs every step.
 AXIS_IS_OPERAND = True
+# scale's factor likewise: a `full` per step for a number.
+SCALE_FACTOR_IS_OPERAND = True
 
 
 def _release(version):
@@ -293,3 +295,58 @@ def global_var(shape, value, dtype, persistable, force_cpu, name):
     if found is not None:
         return found.result(0)
     return _main_persistable(main, startup, name, shape, dtype)
+
+
+# -- reading and rewiring the ops of a branch-free lookup (tables.prepend, ir.prune) --
+
+def producer(value):
+    """The op that computes ``value``; None for a persistable."""
+    op = value.get_defining_op()
+    return None if op is None or _names_a_persistable(op) else op
+
+
+def op_parts(op):
+    """``op``'s short type (``"index_select"``) and its inputs."""
+    return op.name().split(".", 1)[-1].rstrip("_"), list(op.operands_source())
+
+
+def persistable_name(value):
+    """The persistable ``value`` names (through an in-place ``increment_`` of it, as counter readers see it), or None."""
+    op = value.get_defining_op()
+    if op is not None and op.name() == "pd_op.increment_":
+        op = op.operand_source(0).get_defining_op()
+    if op is None or not _names_a_persistable(op):
+        return None
+    return op.attrs()["parameter_name" if op.name() == "builtin.parameter" else "name"]
+
+
+def same_value(a, b):
+    """Whether ``a`` and ``b`` are the same tensor of the program."""
+    return a.is_same(b)
+
+
+def op_attr(op, name):
+    return op.attrs()[name]
+
+
+def readers(value):
+    """The ops that read ``value`` (in every block)."""
+    return list(value.all_used_ops())
+
+
+def set_input(op, index, value):
+    """Make ``op`` read ``value`` as its input ``index``."""
+    op.operand(index).set_source(value)
+
+
+def remove_op(op):
+    op.get_parent_block().remove_op(op)
+
+
+def drop_persistable(program, name):
+    """Remove the persistable ``name`` from ``program`` when nothing reads it; whether it was removed."""
+    op = _find_parameter(program, name)
+    if op is None or not op.result(0).use_empty():
+        return False
+    program.global_block().remove_op(op)
+    return True
