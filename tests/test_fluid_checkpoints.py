@@ -36,7 +36,7 @@ def decode(entry):
 
 
 def renamed_seed(learning_rate, boundaries, values, warmup_iter, warmup_factor):
-    """The seed's fluid body (fluid18common.seed_schedule) with fluid's names replaced by paddle_lr's."""
+    """The seed's fluid body (tools/fluid18/fluid18graphs.seed_schedule) with fluid's names replaced by paddle_lr's."""
     global_step = paddle_lr.decay_step_counter()
     lr = paddle_lr.create_global_var(shape=[1], value=0.0, dtype="float32", persistable=True, name="learning_rate")
     warmup_iter_var = paddle_lr.fill_constant(shape=[1], dtype="float32", value=float(warmup_iter), force_cpu=True)

@@ -28,6 +28,15 @@ OCR_PIECEWISE = ("{'base_lr': 0.001, 'beta1': 0.9, 'beta2': 0.999, "
                  "'decay': {'function': 'piecewise_decay', 'boundaries': [5, 9], 'decay_rate': 0.1}}")
 PPDET_WARMUP = "LinearWarmup(steps=4, start_factor=1. / 3)"
 
+# ERNIE's two optimization.py (the repository root's, and ernie/'s for fluid 1.8) take the same calls.
+ERNIE_CALLS = [
+    ("linear_warmup_decay", "linear_warmup_decay(0.1, warmup_steps=4, num_train_steps=10)", "lr", 12),
+    ("optimization.linear_warmup_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01)", "minimize", 12),
+    ("optimization.noam_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01, scheduler='noam_decay')",
+     "minimize", 12),
+    ("optimization.constant", "optimization(loss, 0, 10, 0.1, main, startup, 0.0)", "minimize", 6),
+]
+
 # (The tiny program's gradients start at a global norm of 0.196: ppdet's clip_grad_by_norm=0.05 clips its
 # steps; ERNIE's and BERT's clip_norm=1.0, fixed in their code, does not.)
 # body -> (the file under tests/data/fluid_bodies/published/, the stubs it needs, its calls).
@@ -63,24 +72,8 @@ BODIES = {
             ("Optimizer.cosine_decay_RMSProp", "Optimizer(%s).cosine_decay_RMSProp()" % IC_ARGS, "optimizer", 24),
             ("Optimizer.default_decay", "Optimizer(%s).default_decay()" % IC_ARGS, "optimizer", 8),
         ]),
-    "ernie_optimization": (
-        "PaddlePaddle/ERNIE/optimization.py", ["utils.fp16"], [
-            ("linear_warmup_decay", "linear_warmup_decay(0.1, warmup_steps=4, num_train_steps=10)", "lr", 12),
-            ("optimization.linear_warmup_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01)",
-             "minimize", 12),
-            ("optimization.noam_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01, "
-                                        "scheduler='noam_decay')", "minimize", 12),
-            ("optimization.constant", "optimization(loss, 0, 10, 0.1, main, startup, 0.0)", "minimize", 6),
-        ]),
-    "ernie_fluid18_optimization": (
-        "PaddlePaddle/ERNIE/ernie/optimization.py", [], [
-            ("linear_warmup_decay", "linear_warmup_decay(0.1, warmup_steps=4, num_train_steps=10)", "lr", 12),
-            ("optimization.linear_warmup_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01)",
-             "minimize", 12),
-            ("optimization.noam_decay", "optimization(loss, 4, 10, 0.1, main, startup, 0.01, "
-                                        "scheduler='noam_decay')", "minimize", 12),
-            ("optimization.constant", "optimization(loss, 0, 10, 0.1, main, startup, 0.0)", "minimize", 6),
-        ]),
+    "ernie_optimization": ("PaddlePaddle/ERNIE/optimization.py", ["utils.fp16"], ERNIE_CALLS),
+    "ernie_fluid18_optimization": ("PaddlePaddle/ERNIE/ernie/optimization.py", [], ERNIE_CALLS),
     "bert_optimization": (
         "PaddlePaddle/LARK/BERT/optimization.py", ["utils.fp16"], [
             ("linear_warmup_decay", "linear_warmup_decay(0.1, warmup_steps=4, num_train_steps=10)", "lr", 12),

@@ -27,6 +27,7 @@ import shutil
 
 import fluid18common as common  # first: it pins MKL's code path before Paddle loads
 import fluid18io
+from fluid18graphs import SEED_SOURCE, family_schedule
 import numpy as np
 import paddle.fluid as fluid
 
@@ -98,15 +99,6 @@ def case_name(schedule, optimizer):
     return schedule + "-" + optimizer
 
 
-def build_schedule(spec):
-    args = dict(spec["args"])
-    if isinstance(args.get("learning_rate"), dict):
-        args["learning_rate"] = build_schedule(args["learning_rate"])
-    if spec["fn"] == "exponential_with_warmup_decay":
-        return common.seed_schedule(**args)
-    return getattr(fluid.layers, spec["fn"])(**args)
-
-
 def initial_values():
     """Fixed initial parameters (no random initializer involved)."""
     w0 = np.linspace(-0.6, 0.6, IN * HIDDEN).astype("float32").reshape(IN, HIDDEN)
@@ -137,7 +129,7 @@ def build(schedule, optimizer):
         out = fluid.layers.fc(hidden, 1, param_attr=fluid.ParamAttr(initializer=init(w1)),
                               bias_attr=fluid.ParamAttr(initializer=init(b1)))
         loss = fluid.layers.mean(fluid.layers.square(out - y))
-        lr = build_schedule(SCHEDULES[schedule])
+        lr = family_schedule(SCHEDULES[schedule]["fn"], SCHEDULES[schedule]["args"])
         kind, kwargs = OPTIMIZERS[optimizer]
         opt = getattr(fluid.optimizer, kind)(learning_rate=lr, regularization=fluid.regularizer.L2Decay(L2),
                                              **kwargs)
@@ -232,7 +224,7 @@ def main_():
         cases[case_name(schedule, optimizer)] = run_case(schedule, optimizer, out)
     manifest = common.header()
     manifest.update({
-        "seed_source": common.SEED_SOURCE, "iterations": ITERATIONS, "save_after": SAVE_AFTER,
+        "seed_source": SEED_SOURCE, "iterations": ITERATIONS, "save_after": SAVE_AFTER,
         "batch": {"size": BATCH, "in": IN, "hidden": HIDDEN}, "l2_decay": L2, "formats": FORMATS,
         "feeds": [dict((k, encode(v)) for k, v in sorted(batch(i).items())) for i in range(ITERATIONS)],
         "optimizers": dict((k, v[0]) for k, v in OPTIMIZERS.items()),

@@ -28,7 +28,8 @@ import numpy as np
 
 import fluid18io
 from bodies import BODIES, PUBLISHED, install_stubs, load_module
-from record_traces import family_schedule, run_trace
+from fluid18graphs import family_schedule
+from record_traces import run_trace
 
 BODY = "image_classification_learning_rate"
 STEPS_PER_EPOCH = 5005
@@ -63,7 +64,7 @@ def main(argv):
     cases = []
     for recipe in RECIPES:
         if "schedule" in recipe:
-            build = lambda: family_schedule(recipe["schedule"])
+            build = lambda: family_schedule(recipe["schedule"]["fn"], recipe["schedule"]["args"])
         else:
             build = lambda: body_schedule(recipe["call"])
         bits = run_trace(build, recipe["steps"])

@@ -13,20 +13,12 @@ import argparse
 import os
 import sys
 
-from fluid18common import COUNTER, DATA, SEED_SOURCE, fluid, header, make_folder, seed_schedule  # first: pins MKL
+from fluid18common import COUNTER, DATA, fluid, header, make_folder  # first: pins MKL
 
 import numpy as np
 
 import fluid18io
-
-
-def family_schedule(spec):
-    """``fluid.layers.<fn>(**args)``, an inner spec as ``learning_rate`` built first."""
-    args = dict(spec["args"])
-    inner = args.get("learning_rate")
-    if isinstance(inner, dict):
-        args["learning_rate"] = family_schedule(inner)
-    return getattr(fluid.layers, spec["fn"])(**args)
+from fluid18graphs import SEED_SOURCE, family_schedule, seed_schedule
 
 
 def counter_begin(spec):
@@ -54,35 +46,36 @@ def run_trace(build, steps, start_step=None):
     return out
 
 
-def seed_cases(only):
+def record_cases(data_file, kind, only, describe):
+    """One entry per case of ``tests/data/<data_file>`` (those named in ``only``, if any), with its lr trace.
+
+    ``describe(case)`` gives the entry's own keys, the lr's builder and the
+    step the first run sees when the case names none.
+    """
     cases = []
-    for case in fluid18io.read_json(os.path.join(DATA, "fluid_traces.json"))["cases"]:
+    for case in fluid18io.read_json(os.path.join(DATA, data_file))["cases"]:
         if only and case["name"] not in only:
             continue
-        values = [case["learning_rate"] * case["lr_gamma"] ** i for i in range(len(case["lr_steps"]) + 1)]
-        args = dict(learning_rate=case["learning_rate"], boundaries=case["lr_steps"], values=values,
-                    warmup_iter=case["warm_up_iter"], warmup_factor=case["warm_up_factor"])
+        keys, build, begin = describe(case)
         start = case.get("start_step")
-        bits = run_trace(lambda: seed_schedule(**args), case["steps"], start)
-        cases.append({"name": case["name"], "args": args, "steps": case["steps"],
-                      "first_step": 0 if start is None else start, "lr": fluid18io.encode_bits(bits)})
-        print("seed %s: %d steps" % (case["name"], case["steps"]))
+        bits = run_trace(build, case["steps"], start)
+        entry = dict(name=case["name"], steps=case["steps"], first_step=begin if start is None else start,
+                     lr=fluid18io.encode_bits(bits), **keys)
+        cases.append(entry)
+        print("%s %s: %d steps" % (kind, case["name"], case["steps"]))
     return cases
 
 
-def family_cases(only):
-    cases = []
-    for case in fluid18io.read_json(os.path.join(DATA, "family_traces.json"))["cases"]:
-        if only and case["name"] not in only:
-            continue
-        spec = case["schedule"]
-        start = case.get("start_step")
-        bits = run_trace(lambda: family_schedule(spec), case["steps"], start)
-        cases.append({"name": case["name"], "schedule": spec, "steps": case["steps"],
-                      "first_step": counter_begin(spec) if start is None else start,
-                      "lr": fluid18io.encode_bits(bits)})
-        print("family %s: %d steps" % (case["name"], case["steps"]))
-    return cases
+def seed_case(case):
+    values = [case["learning_rate"] * case["lr_gamma"] ** i for i in range(len(case["lr_steps"]) + 1)]
+    args = dict(learning_rate=case["learning_rate"], boundaries=case["lr_steps"], values=values,
+                warmup_iter=case["warm_up_iter"], warmup_factor=case["warm_up_factor"])
+    return {"args": args}, lambda: seed_schedule(**args), 0
+
+
+def family_case(case):
+    spec = case["schedule"]
+    return {"schedule": spec}, lambda: family_schedule(spec["fn"], spec["args"]), counter_begin(spec)
 
 
 def main(argv):
@@ -94,9 +87,11 @@ def main(argv):
     common = dict(header(), run="CPU, static graph, the lr fetched after each Executor.run; "
                                 "first_step: the step the first run saw")
     fluid18io.write_json(os.path.join(folder, "seed.json"),
-                         dict(common, source=SEED_SOURCE, cases=seed_cases(args.only)))
+                         dict(common, source=SEED_SOURCE,
+                              cases=record_cases("fluid_traces.json", "seed", args.only, seed_case)))
     fluid18io.write_json(os.path.join(folder, "family.json"),
-                         dict(common, source="paddle.fluid.layers' schedules", cases=family_cases(args.only)))
+                         dict(common, source="paddle.fluid.layers' schedules",
+                              cases=record_cases("family_traces.json", "family", args.only, family_case)))
     return 0
 
 

@@ -5,7 +5,7 @@
 writes ``DIR/training/<optimizer>.json`` for Momentum (the seed's recipe,
 ``Momentum(0.9, regularization=L2Decay(1e-4))``), Adam and RMSProp: a
 two-layer fc regression whose lr is the seed's ``exponential_with_warmup_decay``
-Switch graph (see ``fluid18common.seed_schedule``), run for ``ITERATIONS``
+Switch graph (see ``fluid18graphs.seed_schedule``), run for ``ITERATIONS``
 iterations on the CPU. Recorded: every parameter before the first iteration
 (so another Paddle can start from the same values, whatever its initializers
 draw), and at every iteration the lr and the loss (fetched: computed before
@@ -17,11 +17,12 @@ between numpy versions and CPUs, so the tests read them rather than draw them).
 import argparse
 import sys
 
-from fluid18common import fluid, header, make_folder, seed_schedule  # first: pins MKL
+from fluid18common import fluid, header, make_folder  # first: pins MKL
 
 import numpy as np
 
 import fluid18io
+from fluid18graphs import seed_schedule
 
 ITERATIONS = 30
 BATCH, FEATURES, HIDDEN = 8, 6, 10
