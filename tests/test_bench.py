@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from paddle_lr.bench import cases, harness, report
+from paddle_lr.graph import ir
 from paddle_lr.tools import bench
 
 KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
@@ -67,6 +68,9 @@ def test_profile_counts_what_the_executor_runs(capsys):
     assert prof["pw_switch"]["ops"] > prof["pw_branchless"]["ops"]
     for p in prof.values():
         assert p["runs"] == 4 and p["kernels"] == 0.0 and p["copies"] == {}, p  # the CPU place: no device
+        assert sum(p["ops_by_type"].values()) == p["ops"], p
+    assert sorted(n.split(".")[-1].rstrip("_") for n in prof["pw_branchless"]["ops_by_type"]) == [
+        "fetch" if ir.is_pir() else "fetch_v2", "increment", "index_select", "searchsorted"]
 
 
 def test_a_profile_child_that_is_stopped_is_reported():

@@ -84,8 +84,9 @@ class Config:
     def count_events(self, paddle, runs):
         """Profile ``runs`` runs with Paddle's profiler: what the executor does per run.
 
-        Returns ``{"runs", "ops", "kernels", "copies"}``: the operators it ran
-        and the device kernels launched, per run, and the memory copies per run
+        Returns ``{"runs", "ops", "ops_by_type", "kernels", "copies"}``: the
+        operators it ran (also by the profiler's name for each) and the device
+        kernels launched, per run, and the memory copies per run
         by event (every event of type ``Memcpy`` and every
         one whose name holds ``memcpy``: ``memcpy_d2h`` ops, ``cudaMemcpy*``
         calls, the device's copy records). On the CPU place there are no copies.
@@ -102,28 +103,33 @@ class Config:
         prof.stop()
         counts = _count_events(prof.profiler_result.get_data().values())
         per_run = {key: n / runs for key, n in counts.items()}
+        by_type = {key.split(" ", 1)[1]: per_run.pop(key) for key in list(per_run) if key.startswith("Operator ")}
         return {
             "runs": runs,
             "ops": per_run.pop("Operator", 0.0),
+            "ops_by_type": dict(sorted(by_type.items())),
             "kernels": per_run.pop("Kernel", 0.0),
             "copies": dict(sorted(per_run.items())),
         }
 
 
 def _count_events(roots):
-    """Operators, kernels, and copies by ``"<type> <name>"``, over the profiler's event trees."""
+    """Operators (also by ``"Operator <name>"``), kernels, and copies by ``"<type> <name>"``, over the
+    profiler's event trees."""
     counts = {}
     stack = list(roots)
     while stack:
         node = stack.pop()
         kind = str(node.type).rsplit(".", 1)[-1]
         if kind == "Memcpy" or "memcpy" in node.name.lower():
-            key = f"{kind} {node.name}"
-        elif kind in ("Operator", "Kernel"):
-            key = kind
+            keys = [f"{kind} {node.name}"]
+        elif kind == "Operator":
+            keys = [kind, f"{kind} {node.name}"]
+        elif kind == "Kernel":
+            keys = [kind]
         else:
-            key = None
-        if key:
+            keys = []
+        for key in keys:
             counts[key] = counts.get(key, 0) + 1
         for attr in ("children_node", "runtime_node", "device_node"):
             stack.extend(getattr(node, attr, ()))
