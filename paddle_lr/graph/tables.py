@@ -333,28 +333,27 @@ def prepend(value, head):
     found = ir.find_lookup(value)
     if found is None or found.counter != LR_DECAY_COUNTER:
         return None
-    selects = [(op, ir.selected_table(op, found.row_value)) for op in ir.readers(found.row_value)]
-    if any(name is None for _, name in selects):
+    named = [(op, ir.selected_table(op, found.row_value)) for op in ir.readers(found.row_value)]
+    selects = [(op, name) for op, name in named if name is not None]
+    if len(selects) != len(named):  # another op reads the row
         return None
     try:
         bounds = contents(found.thresholds)
-        sizes = [len(contents(name)) for _, name in selects]
+        rows_of = [(op, contents(name)) for op, name in selects]
     except KeyError:  # not built in this process
         return None
     thresholds = bounds[:-1]
-    if any(size != len(bounds) for size in sizes) or (len(thresholds) and thresholds[0] < 1):
+    if any(len(rows) != len(bounds) for _, rows in rows_of) or (len(thresholds) and thresholds[0] < 1):
         return None
     head = np.asarray(head, dtype=np.float32)
     count = len(head)
     past = int(np.searchsorted(thresholds, count, side="right"))  # the thresholds at or below len(head)
     at_head = np.searchsorted(thresholds, np.arange(count), side="right")  # the rows of the counters 0 .. count - 1
-    replaced = [found.thresholds] + [name for _, name in selects]
-    selects = [(op, contents(name)) for op, name in selects]
     ir.set_input(found.row, 0, create(_bounds(np.concatenate([np.arange(1, count + 1), thresholds[past:]]))))
-    for op, rows in selects:  # each select of the row keeps its values, now per merged row
+    for op, rows in rows_of:  # each select of the row keeps its values, now per merged row
         ir.set_input(op, 0, create(np.concatenate([rows[at_head], rows[past:]])))
     fused = select(create(np.concatenate([head, contents(found.values)[past:]])), found.row_value)
-    for name in replaced:  # no longer read: not saved with the program, not rewritten by loaders
+    for name in [found.thresholds] + [name for _, name in selects]:  # unread now: not saved, not rewritten
         ir.drop_persistable(paddle.static.default_main_program(), name)
     return fused
 
