@@ -209,9 +209,10 @@ def _twin_is_sound(name, args, last_epoch, verbose, epoch, state):
         return reference_values(spec, np.array([begin + run]))[0]
 
     assert _same(twin(), at(twin.last_epoch)), f"{name}: run {twin.last_epoch}: {twin()} != {at(twin.last_epoch)}"
+    run = twin.last_epoch + 1 if epoch is None else epoch  # step(None): the next run
     if _refused_in_one_line(lambda: twin.step(epoch), twin):
-        assert not _bad_run(epoch, 0), f"{name}: accepted step({epoch!r})"
-        assert _same(twin(), at(int(epoch))), f"{name}: after step({epoch!r}): {twin()} != {at(int(epoch))}"
+        assert epoch is None or not _bad_run(epoch, 0), f"{name}: accepted step({epoch!r})"
+        assert _same(twin(), at(int(run))), f"{name}: after step({epoch!r}): {twin()} != {at(int(run))}"
     if _refused_in_one_line(lambda: twin.set_state_dict(state), twin):
         assert not (_bad_run(state["last_epoch"], -1) or _bad_number(state["last_lr"])), \
             f"{name}: accepted the state {state!r}"

@@ -15,6 +15,7 @@ import pytest
 import paddle_lr
 from paddle_lr.graph import ir
 from paddle_lr.rules import ConfigError
+from paddle_lr.schedules.registry import counter_begin, reference_values
 
 F32 = "must be finite in float32 (at most 3.40282e+38)"
 TINY = "at least 1.17549e-38 (float32's smallest normal number)"  # what the graph divides by
@@ -107,7 +108,7 @@ BLOCKS = [
     pytest.param(lambda: paddle_lr.fill_constant([1], "float32", float("nan")),
                  "value: must be finite, got nan", id="fill_constant-nan"),
     pytest.param(lambda: paddle_lr.fill_constant([1], "int64", 3, out=_lr_var()),
-                 "out: must be a int64 tensor, got dtype float32", id="fill_constant-out-int64"),
+                 "out: must be an int64 tensor (what is written), got dtype float32", id="fill_constant-out-int64"),
     pytest.param(lambda: paddle_lr.fill_constant([3], "float32", 0.1, out=_lr_var()),
                  "out: must be a tensor of shape [3] (what is written), got shape [1]",
                  id="fill_constant-out-shape-3"),
@@ -115,7 +116,7 @@ BLOCKS = [
                  "output: must be a tensor of shape [3] (what is written), got shape [1]",
                  id="assign-shape-3"),
     pytest.param(lambda: paddle_lr.assign(np.zeros(1, np.int64), _lr_var()),
-                 "output: must be a int64 tensor, got dtype float32", id="assign-int64"),
+                 "output: must be an int64 tensor (what is written), got dtype float32", id="assign-int64"),
 ]
 
 
@@ -319,6 +320,15 @@ def test_twin_arguments(twin, what, call, message):
     assert (scheduler.last_epoch, scheduler.last_lr) == before, "a refused call changed the scheduler"
     assert scheduler() == TWINS[twin](last_epoch=2)(), "the scheduler no longer gives its run's value"
     assert float(paddle.to_tensor([1.0]).numpy()[0]) == 1.0  # Paddle's dygraph still works
+
+
+@pytest.mark.parametrize("twin", sorted(TWINS))
+def test_twin_at_the_last_epoch_allowed(twin):
+    # last_epoch = 10**8, the limit: the twin stands at the next run, as the graph's counter would
+    scheduler = TWINS[twin](last_epoch=10 ** 8)
+    spec = scheduler.spec
+    expected = reference_values(spec, [counter_begin(spec) + 10 ** 8 + 1])[0]
+    assert (scheduler.last_epoch, np.float32(scheduler())) == (10 ** 8 + 1, expected)
 
 
 @pytest.mark.parametrize("twin", sorted(TWINS))

@@ -255,7 +255,7 @@ BAD = [
     (None, lambda _: paddle_lr.fill_constant([1], "str", 0.0), TypeError, "dtype: must be one of .*, got 'str'"),
     (None, lambda _: paddle_lr.fill_constant([1], "float32", 0.0, force_cpu=None), TypeError, "force_cpu: must be true or false, got None"),
     (None, lambda _: paddle_lr.fill_constant([1], "float32", 0.0, out=np.zeros(1)), TypeError, "out: must be a tensor, got ndarray"),
-    (_int_var, lambda i: paddle_lr.fill_constant([1], "float32", 0.0, out=i), TypeError, "out: must be a float32 tensor, got dtype int64"),
+    (_int_var, lambda i: paddle_lr.fill_constant([1], "float32", 0.0, out=i), TypeError, r"out: must be a float32 tensor \(what is written\), got dtype int64"),
     (None, lambda _: paddle_lr.assign(0.5, output=[0.0]), TypeError, "output: must be a tensor, got list"),
 ]
 

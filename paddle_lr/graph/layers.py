@@ -92,7 +92,8 @@ def _check_into(name, shape, dtype, out):
     writes an lr variable never means to turn it into another one."""
     out_shape, out_dtype = _known_shape(out.shape), _dtype(f"{name}.dtype", out.dtype)
     if dtype is not None and dtype != out_dtype:
-        raise rules.ConfigTypeError(f"{name}: must be a {dtype} tensor, got dtype {out_dtype}")
+        article = "an" if dtype.startswith("int") else "a"
+        raise rules.ConfigTypeError(f"{name}: must be {article} {dtype} tensor (what is written), got dtype {out_dtype}")
     if shape is not None and -1 not in out_shape and -1 not in shape and \
             int(np.prod(shape)) != int(np.prod(out_shape)):
         raise rules.ConfigError(f"{name}: must be a tensor of shape {shape} (what is written), got shape {out_shape}")

@@ -85,17 +85,19 @@ class FluidScheduler(TwinScheduler):
     def __init__(self, spec: Dict[str, Any], last_epoch: int = -1, verbose: bool = False) -> None:
         self.spec = check_spec(spec)
         self.begin = counter_begin(self.spec)
-        first = float(_reference(self.spec, [self.begin])[0])
-        super().__init__(first, last_epoch=last_epoch, verbose=verbose)
+        super().__init__(self._value(0), last_epoch=last_epoch, verbose=verbose)
 
     def value_at_run(self, run: int) -> float:
         """The value at the ``run``-th run (0 = the first, at most :data:`~paddle_lr.rules.MAX_ITERATIONS`),
         as a Python float (exact float32)."""
-        return float(_reference(self.spec, [self.begin + _run("run", run, 0)])[0])
+        return self._value(_run("run", run, 0))
+
+    def _value(self, run: int) -> float:
+        return float(_reference(self.spec, [self.begin + run])[0])
 
     def get_lr(self) -> float:
         """The value at the current run, ``self.last_epoch`` (0 after construction)."""
-        return self.value_at_run(self.last_epoch)
+        return self._value(self.last_epoch)
 
 
 def twin_for(name: str, args: Dict[str, Any]) -> FluidScheduler:
