@@ -5,7 +5,8 @@ Each rule takes the name the caller knows the value by (a cfg key such as
 :class:`ConfigError` with one line, ``<name>: <rule>, got <value>``. The cfg
 layer (:mod:`paddle_lr.config`), the Python API
 (:func:`paddle_lr.exponential_with_warmup_decay`) and the tools all call these
-functions, so a rule and its message live only here.
+functions, so a rule and its message live only here. A rule's docstring lists
+only its arguments beyond ``name`` and ``value`` (the value to check).
 """
 import contextlib
 import math
@@ -189,8 +190,6 @@ def real(name: str, value: Any, *, low: Optional[float] = None, low_open: bool =
     """A finite real number within bounds.
 
     Args:
-        name (str): the key or argument name, for the message.
-        value: the value to check.
         low (float, optional): the lower bound.
         low_open (bool): the lower bound itself is excluded.
         high (float, optional): the upper bound.
@@ -278,8 +277,6 @@ def integer(name: str, value: Any, *, low: Optional[int] = None, high: Optional[
     """A whole number (an int, or a float with no fraction), from ``low`` to ``high``.
 
     Args:
-        name (str): the key or argument name.
-        value: the value to check.
         low (int, optional): the smallest allowed value.
         high (int, optional): the largest allowed value.
 
@@ -299,10 +296,6 @@ def integer(name: str, value: Any, *, low: Optional[int] = None, high: Optional[
 def boolean(name: str, value: Any) -> bool:
     """A bool (``true``/``false`` in YAML).
 
-    Args:
-        name (str): the key name.
-        value: the value to check.
-
     Returns:
         bool: ``value``.
     """
@@ -315,8 +308,6 @@ def choice(name: str, value: Any, options: Sequence[str]) -> str:
     """One of a fixed set of strings.
 
     Args:
-        name (str): the key or argument name.
-        value: the value to check.
         options (sequence of str): the allowed values.
 
     Returns:
@@ -329,10 +320,6 @@ def choice(name: str, value: Any, options: Sequence[str]) -> str:
 
 def optional_text(name: str, value: Any) -> Optional[str]:
     """A string or None (paths, names).
-
-    Args:
-        name (str): the key name.
-        value: the value to check.
 
     Returns:
         str or None: ``value``.
@@ -436,8 +423,6 @@ def increasing_steps(name: str, value: Any, *, high: Optional[int] = None,
     """Boundaries: a list of positive whole steps, strictly increasing.
 
     Args:
-        name (str): the key or argument name.
-        value: the value to check.
         high (int, optional): the largest allowed step.
         max_count (int, optional): the most steps allowed.
 
@@ -468,7 +453,6 @@ def first_case_steps(name: str, value: Any, *, high: Optional[int] = None,
     (:class:`ScheduleWarning`), one line naming them.
 
     Args:
-        name (str): the key or argument name.
         value: the value to check (a list of positive whole steps).
         high (int, optional): the largest allowed step.
         max_count (int, optional): the most steps allowed.
@@ -524,8 +508,6 @@ def piecewise_values(name: str, value: Any, boundaries: Optional[Sequence[int]] 
     """Piecewise values: finite numbers >= 0, one more than the boundaries.
 
     Args:
-        name (str): the key or argument name.
-        value: the value to check.
         boundaries (list[int], optional): the checked boundaries; without them
             the count is not checked.
         high (float, optional): the largest allowed value.
@@ -659,7 +641,6 @@ def path_text(name: str, value: Any) -> str:
     """A path argument that names something: not empty, not only spaces.
 
     Args:
-        name (str): the key or argument name, for the message.
         value (str or os.PathLike): the path given.
 
     Returns:

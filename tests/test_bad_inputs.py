@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 
@@ -41,6 +42,15 @@ def _yaml(**changes):
 
 def _case(tool, fragment, config=None, args=(), id=None):
     return pytest.param(tool, config, list(args), fragment, id=id)
+
+
+# a valid warmup_calc command line from a reference run (5 images at batch 1 warmed up over 4 iterations)
+_REF = "--images 10 --batch 2 --ref-images 5 --ref-batch 1 --ref-warmup-iter 4"
+
+
+def _calc(fragment, command_line, id):
+    """A warmup_calc case: its arguments as they would be typed."""
+    return _case("warmup_calc", fragment, args=shlex.split(command_line), id=id)
 
 
 ANN_NOT_COCO = '{"annotations": []}'
@@ -127,46 +137,23 @@ CASES = [
     _case("show_lr", "argument --steps: invalid int value: 'x'", _yaml(), ["--steps", "x"], id="show-steps-int"),
     _case("train", "unrecognized arguments: --bogus", _yaml(), ["--bogus"], id="train-bad-flag"),
     # -- warmup_calc --
-    _case("warmup_calc", "the following arguments are required: --batch",
-          args=["--images", "10", "--warmup-epochs", "1"], id="calc-no-batch"),
+    _calc("the following arguments are required: --batch", "--images 10 --warmup-epochs 1", id="calc-no-batch"),
     # the config's limits, on what is given and on what is computed
-    _case("warmup_calc", "error: warm_up_iter (converted): must be <= 100000000, got 409600000000000000000",
-          args=["--images", "1000000000", "--batch", "1", "--ref-images", "1", "--ref-batch", "4096",
-                "--ref-warmup-iter", "100000000"], id="calc-warmup-beyond-the-limit"),
-    _case("warmup_calc", "error: warmup_epochs: must be <= 1e+08, got 1e+300",
-          args=["--images", "10", "--batch", "1", "--warmup-epochs", "1e300"], id="calc-warmup-epochs-1e300"),
-    _case("warmup_calc", "error: batch: must be <= 4096, got 100000",
-          args=["--images", "10", "--batch", "100000", "--warmup-epochs", "1"], id="calc-batch-beyond-the-limit"),
-    _case("warmup_calc", "one of the arguments --ref-warmup-iter --warmup-epochs is required",
-          args=["--images", "10", "--batch", "2"], id="calc-no-warmup"),
-    _case("warmup_calc", "argument --warmup-epochs: not allowed with argument --ref-warmup-iter",
-          args=["--images", "10", "--batch", "2", "--ref-images", "5", "--ref-batch", "1",
-                "--ref-warmup-iter", "4", "--warmup-epochs", "1"], id="calc-both-warmups"),
-    _case("warmup_calc", "argument --ann: not allowed with argument --images",
-          args=["--images", "10", "--ann", "{tmp}/a.json", "--batch", "2", "--warmup-epochs", "1"],
-          id="calc-images-and-ann"),
-    _case("warmup_calc", "ref_images: required with ref_warmup_iter",
-          args=["--images", "10", "--batch", "2", "--ref-batch", "1", "--ref-warmup-iter", "4"],
-          id="calc-no-ref-images"),
-    _case("warmup_calc", "ref_images: required with lr_steps",
-          args=["--images", "10", "--batch", "2", "--warmup-epochs", "1", "--lr-steps", "5"],
-          id="calc-steps-without-ref"),
-    _case("warmup_calc", "lr_steps: must be strictly increasing",
-          args=["--images", "10", "--batch", "2", "--ref-images", "5", "--ref-batch", "1",
-                "--ref-warmup-iter", "4", "--lr-steps", "5", "3"], id="calc-steps-order"),
-    _case("warmup_calc", "images: must be >= 1, got 0",
-          args=["--images", "0", "--batch", "2", "--warmup-epochs", "1"], id="calc-zero-images"),
-    _case("warmup_calc", "warmup_epochs: must be finite, got nan",
-          args=["--images", "10", "--batch", "2", "--warmup-epochs", "nan"], id="calc-nan-epochs"),
-    _case("warmup_calc", "ref_warmup_iter: must be >= 0, got -4.0",
-          args=["--images", "10", "--batch", "2", "--ref-images", "5", "--ref-batch", "1",
-                "--ref-warmup-iter", "-4"], id="calc-negative-warmup"),
-    _case("warmup_calc", "ann: cannot read",
-          args=["--ann", "{missing}", "--batch", "2", "--warmup-epochs", "1"], id="calc-ann-missing"),
-    _case("warmup_calc", "is not JSON",
-          args=["--ann", "{tmp}/bad.json", "--batch", "2", "--warmup-epochs", "1"], id="calc-ann-not-json"),
-    _case("warmup_calc", "has no 'images' list",
-          args=["--ann", "{tmp}/not_coco.json", "--batch", "2", "--warmup-epochs", "1"], id="calc-ann-not-coco"),
+    _calc("warm_up_iter (converted): must be <= 100000000, got 409600000000000000000", "--images 1000000000 --batch 1 --ref-images 1 --ref-batch 4096 --ref-warmup-iter 100000000", id="calc-warmup-beyond-the-limit"),
+    _calc("warmup_epochs: must be <= 1e+08, got 1e+300", "--images 10 --batch 1 --warmup-epochs 1e300", id="calc-warmup-epochs-1e300"),
+    _calc("batch: must be <= 4096, got 100000", "--images 10 --batch 100000 --warmup-epochs 1", id="calc-batch-beyond-the-limit"),
+    _calc("one of the arguments --ref-warmup-iter --warmup-epochs is required", "--images 10 --batch 2", id="calc-no-warmup"),
+    _calc("argument --warmup-epochs: not allowed with argument --ref-warmup-iter", f"{_REF} --warmup-epochs 1", id="calc-both-warmups"),
+    _calc("argument --ann: not allowed with argument --images", "--images 10 --ann {tmp}/a.json --batch 2 --warmup-epochs 1", id="calc-images-and-ann"),
+    _calc("ref_images: required with ref_warmup_iter", "--images 10 --batch 2 --ref-batch 1 --ref-warmup-iter 4", id="calc-no-ref-images"),
+    _calc("ref_images: required with lr_steps", "--images 10 --batch 2 --warmup-epochs 1 --lr-steps 5", id="calc-steps-without-ref"),
+    _calc("lr_steps: must be strictly increasing", f"{_REF} --lr-steps 5 3", id="calc-steps-order"),
+    _calc("images: must be >= 1, got 0", "--images 0 --batch 2 --warmup-epochs 1", id="calc-zero-images"),
+    _calc("warmup_epochs: must be finite, got nan", "--images 10 --batch 2 --warmup-epochs nan", id="calc-nan-epochs"),
+    _calc("ref_warmup_iter: must be >= 0, got -4.0", "--images 10 --batch 2 --ref-images 5 --ref-batch 1 --ref-warmup-iter -4", id="calc-negative-warmup"),
+    _calc("ann: cannot read", "--ann {missing} --batch 2 --warmup-epochs 1", id="calc-ann-missing"),
+    _calc("is not JSON", "--ann {tmp}/bad.json --batch 2 --warmup-epochs 1", id="calc-ann-not-json"),
+    _calc("has no 'images' list", "--ann {tmp}/not_coco.json --batch 2 --warmup-epochs 1", id="calc-ann-not-coco"),
 ]
 
 
