@@ -4,14 +4,21 @@ from collections.abc import Mapping
 import numpy as np
 import paddle
 
+import paddle_lr
 from paddle_lr.schedules.kernels import C_KERNELS
-from paddle_lr.schedules.registry import REGISTRY, check_spec
+from paddle_lr.schedules.registry import INNER, REGISTRY, check_spec
 
 # 3.x rounds exp/cos/pow differently from 2.6.2 (the golden's version); 2.x must be exact.
 KERNEL_ULP = 0 if paddle.__version__.startswith("2.") else 1
 # ... per kernel: 3.3.1's one-element cos is 2 ulp from the C library's on some inputs (measured:
 # 22 of 60000 uniform in [0, 2*pi], the first at 0.1267; cosine_decay_with_skip's steps reach them).
 KERNEL_BOUND = {"exp": KERNEL_ULP, "pow": KERNEL_ULP, "cos": 2 * KERNEL_ULP}
+
+
+def names_of(spec):
+    """The schedules of a (nested) spec, by name."""
+    inner = spec["args"].get("learning_rate")
+    return {spec["fn"]} | (names_of(inner) if isinstance(inner, Mapping) else set())
 
 
 def kernels_of(spec):
@@ -137,31 +144,35 @@ def check_nodes(label, specs, values, steps, kernel_ulp=None):
     return [e for e in errors if e]
 
 
-# One example spec per registered schedule (tests that iterate REGISTRY use these).
-EXAMPLES = {
-    "piecewise_decay": {"fn": "piecewise_decay", "args": {"boundaries": [3, 6], "values": [1.0, 0.5, 0.1]}},
-    "exponential_decay": {"fn": "exponential_decay",
-                          "args": {"learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.7, "staircase": False}},
-    "natural_exp_decay": {"fn": "natural_exp_decay",
-                          "args": {"learning_rate": 0.05, "decay_steps": 3, "decay_rate": 0.3, "staircase": True}},
-    "inverse_time_decay": {"fn": "inverse_time_decay",
-                           "args": {"learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5, "staircase": False}},
-    "polynomial_decay": {"fn": "polynomial_decay",
-                         "args": {"learning_rate": 0.1, "decay_steps": 6, "end_learning_rate": 0.001,
-                                  "power": 2.0, "cycle": True}},
-    "cosine_decay": {"fn": "cosine_decay", "args": {"learning_rate": 0.1, "step_each_epoch": 2, "epochs": 5}},
-    "noam_decay": {"fn": "noam_decay", "args": {"d_model": 64, "warmup_steps": 4, "learning_rate": 1.0}},
-    "linear_lr_warmup": {"fn": "linear_lr_warmup",
-                         "args": {"learning_rate": {"fn": "piecewise_decay",
-                                                    "args": {"boundaries": [6, 9], "values": [0.01, 0.001, 0.0001]}},
-                                  "warmup_steps": 4, "start_lr": 0.01 / 3, "end_lr": 0.01}},
-    "cosine_decay_with_skip": {"fn": "cosine_decay_with_skip",
-                               "args": {"learning_rate": 0.16, "total_steps": 12, "skip_steps": 3}},
-    "exponential_with_warmup_decay": {"fn": "exponential_with_warmup_decay",
-                                      "args": {"learning_rate": 0.01, "boundaries": [6, 9],
-                                               "values": [0.01, 0.001, 0.0001], "warmup_iter": 4,
-                                               "warmup_factor": 1 / 3}},
-}
+def examples(field="example"):
+    """One spec per registered schedule, from its record (``example``: small; ``typical``: a recipe's)."""
+    return {name: {"fn": name, "args": dict(getattr(s, field))} for name, s in REGISTRY.items()}
+
+
+# The example spec of every registered schedule (tests that iterate REGISTRY use these).
+EXAMPLES = examples()
+
+
+def composes(name):
+    """Whether ``name``'s ``learning_rate`` may be another schedule's value (its check says)."""
+    schedule = REGISTRY[name]
+    if "learning_rate" not in schedule.kinds:
+        return False
+    try:
+        schedule.check(**{**schedule.example, "learning_rate": INNER})
+    except paddle_lr.ConfigError:
+        return False
+    return True
+
+
+def with_impl(spec, impl):
+    """``spec`` with ``impl`` given to every schedule in it that has lowerings."""
+    args = dict(spec["args"])
+    if isinstance(args.get("learning_rate"), Mapping):
+        args["learning_rate"] = with_impl(args["learning_rate"], impl)
+    if REGISTRY[spec["fn"]].impls:
+        args["impl"] = impl
+    return {"fn": spec["fn"], "args": args}
 
 
 def twin_of(spec):

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from paddle_lr.config import KEYS, load_config
 from paddle_lr.rules import ConfigError
+from paddle_lr.schedules.registry import REGISTRY
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -92,11 +93,9 @@ def _with_duplicate(doc, key, value):
 
 
 # -- schedule specs and PaddleDetection documents (tags read as data there) --
-FNS = ["piecewise_decay", "exponential_decay", "natural_exp_decay", "inverse_time_decay", "polynomial_decay",
-       "cosine_decay", "noam_decay", "linear_lr_warmup", "exponential_with_warmup_decay", "nope"]
-ARG_NAMES = ["learning_rate", "boundaries", "values", "decay_steps", "decay_rate", "staircase", "warmup_steps",
-             "start_lr", "end_lr", "step_each_epoch", "epochs", "d_model", "end_learning_rate", "power", "cycle",
-             "warmup_iter", "warmup_factor", "impl", "x"]
+# Every registered schedule and every argument name of theirs, and one of neither.
+FNS = [*REGISTRY, "nope"]
+ARG_NAMES = sorted({name for schedule in REGISTRY.values() for name in schedule.kinds}) + ["x"]
 arg_values = st.one_of(scalars, st.lists(st.integers(min_value=-2, max_value=10 ** 9), max_size=5),
                        st.lists(st.floats(), max_size=4), st.sampled_from(["switch", "branchless", "auto"]))
 specs = st.recursive(

@@ -18,6 +18,7 @@ from paddle_lr.rules import ConfigError, ScheduleWarning
 from paddle_lr.schedules import registry
 
 import trainkit
+from familykit import examples
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
@@ -29,6 +30,7 @@ def _spec(fn, **args):
 
 PIECEWISE = _spec("piecewise_decay", boundaries=[6, 9], values=[0.01, 0.001, 0.0001])
 SPECS = {
+    **examples(),  # every registered schedule, by its name, at its record's example arguments
     "piecewise": PIECEWISE,
     "exponential": _spec("exponential_decay", learning_rate=0.1, decay_steps=5, decay_rate=0.5, staircase=True),
     "natural_exp": _spec("natural_exp_decay", learning_rate=0.1, decay_steps=5, decay_rate=0.5),

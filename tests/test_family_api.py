@@ -16,16 +16,20 @@ import pytest
 
 import paddle_lr
 from conftest import StaticRunner
-from familykit import EXAMPLES, KERNEL_ULP, check_nodes, mismatch, run_graph, running_kernels, twin_of
+from familykit import EXAMPLES, KERNEL_ULP, check_nodes, examples, mismatch, run_graph, running_kernels, twin_of
 from paddle_lr.graph import ir
+from paddle_lr.schedules import registry
 from paddle_lr.schedules.registry import (
     REGISTRY, build, check_spec, counter_begin, markdown_table, reference_values, spec_of, with_table,
 )
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "family.md"
-FAMILY = [name for name in REGISTRY if name != "exponential_with_warmup_decay"]
-PADDLE_DETECTION = {"cosine_decay_with_skip": "CosineDecayWithSkip"}  # ours -> its class in ppdet's optimizer.py
-FLUID = [name for name in FAMILY if name not in PADDLE_DETECTION]  # paddle.optimizer.lr has these
+FLUID = [name for name, s in REGISTRY.items() if s.origin == registry.FLUID]  # paddle.optimizer.lr has these
+# ours -> its class in ppdet's optimizer.py
+PADDLE_DETECTION = {name: s.origin.split(":")[1] for name, s in REGISTRY.items()
+                    if s.origin.startswith("PaddleDetection:")}
+# fluid's plain-op schedules, which take another schedule's tensor as learning_rate
+PLAIN = [name for name in FLUID if not REGISTRY[name].impls]
 PPDET_OPTIMIZER = pathlib.Path(__file__).parent / "data" / "ppdet_static" / "static" / "ppdet" / "optimizer.py"
 IS_2X = paddle.__version__.startswith("2.")
 fluid = pytest.mark.skipif(not IS_2X, reason="Paddle's own static schedules raise under PIR (3.x)")
@@ -79,17 +83,7 @@ def _call(name, **kwargs):
     return pytest.param(name, kwargs, id=f"{name}-{'-'.join(kwargs)}")
 
 
-GOOD = {
-    "piecewise_decay": dict(boundaries=[3, 6], values=[0.1, 0.01, 0.001]),
-    "exponential_decay": dict(learning_rate=0.1, decay_steps=100, decay_rate=0.5),
-    "natural_exp_decay": dict(learning_rate=0.1, decay_steps=100, decay_rate=0.5),
-    "inverse_time_decay": dict(learning_rate=0.1, decay_steps=100, decay_rate=0.5),
-    "polynomial_decay": dict(learning_rate=0.1, decay_steps=100),
-    "cosine_decay": dict(learning_rate=0.1, step_each_epoch=100, epochs=12),
-    "noam_decay": dict(d_model=512, warmup_steps=4000),
-    "linear_lr_warmup": dict(learning_rate=0.1, warmup_steps=50, start_lr=0.0, end_lr=0.1),
-    "cosine_decay_with_skip": dict(learning_rate=0.16, total_steps=281250, skip_steps=938),
-}
+GOOD = {name: spec["args"] for name, spec in examples("typical").items()}
 
 BAD = [
     # (function, the argument changed, its value, the one-line message)
@@ -152,7 +146,7 @@ def test_bad_argument(name, key, value, message, mode):
         assert ir.op_names(main) == [] and ir.op_names(startup) == [], "ops were built before the error"
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", list(REGISTRY))
 def test_good_arguments_build(runner, name):
     """The table's good arguments build and run (so a bad-argument case changes one thing)."""
     r = runner(lambda: getattr(paddle_lr, name)(**GOOD[name]))
@@ -247,8 +241,7 @@ SCENARIOS = {
     **{f"{fn}-over-piecewise": (lambda fn: lambda ns: [getattr(ns, fn)(
         learning_rate=ns.piecewise_decay([3, 7], [0.1, 0.05, 0.01]),
         **{k: v for k, v in EXAMPLES[fn]["args"].items() if k != "learning_rate"})])(fn)
-       for fn in ("exponential_decay", "natural_exp_decay", "inverse_time_decay", "polynomial_decay",
-                  "cosine_decay", "noam_decay")},
+       for fn in PLAIN},
 }
 
 STEPS = 14
@@ -420,7 +413,7 @@ def test_warmup_twin_composes_over_any_twin(inner):
     assert error is None, error
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", list(REGISTRY))
 def test_twin_equals_graph_run_by_run(runner, name):
     """Value after k step() calls == the graph's k-th run.
 

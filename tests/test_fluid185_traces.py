@@ -3,9 +3,9 @@
 tools/fluid18/record_traces.py ran every case of the two golden files on fluid
 1.8.5 (the seed's Switch graph, fluid.layers' eight schedules) and `.ci/run`
 re-records it live. Here every case's recorded lr equals the golden trace at
-every step, bit for bit, with the same inputs; so test_golden.py and
-test_family_golden.py, which hold paddle_lr's lowerings and twins to the golden
-traces, hold them to fluid 1.8.5 itself.
+every step, bit for bit, with the same inputs; so test_family_golden.py, which
+holds paddle_lr's lowerings and twins to the golden traces, holds them to fluid
+1.8.5 itself.
 """
 import json
 import pathlib

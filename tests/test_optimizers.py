@@ -1,10 +1,11 @@
-"""paddle_lr's SGD, Momentum, RMSProp, Adam and AdamW against Paddle's own, bit for bit.
+"""paddle_lr's SGD, Momentum, RMSProp, Adam and AdamW against Paddle's own, bit for bit, and Momentum against numpy.
 
 The same program is built twice: once with paddle_lr's optimizer reading the
 in-graph lr tensor of a schedule, once with Paddle's optimizer and an
 ``LRScheduler`` stepped on the host that yields the same float32 value at each
 step. After every step the parameters and every optimizer accumulator must
-hold the same bits.
+hold the same bits. Momentum (fluid's optimizer of the R-CNN recipe) is also
+held to a numpy momentum-with-L2 reference, in static and dygraph mode.
 """
 import inspect
 
@@ -57,6 +58,8 @@ OPTIMIZERS = {
     "sgd": (paddle_lr.SGD, paddle.optimizer.SGD, {}),
     "sgd-l2": (paddle_lr.SGD, paddle.optimizer.SGD, dict(weight_decay=paddle.regularizer.L2Decay(0.01))),
     "momentum": (paddle_lr.Momentum, paddle.optimizer.Momentum, dict(momentum=0.9)),
+    "momentum-l2": (paddle_lr.Momentum, paddle.optimizer.Momentum,
+                    dict(momentum=0.9, weight_decay=paddle_lr.L2Decay(regularization_coeff=0.01))),
     "momentum-nesterov-fluid-l2": (
         paddle_lr.Momentum, paddle.optimizer.Momentum,
         dict(momentum=0.9, use_nesterov=True, regularization=paddle_lr.L2Decay(regularization_coeff=0.01))),
@@ -273,6 +276,72 @@ def test_one_shared_mechanism(cls):
             parameters=list(paddle_signature.parameters.values())[1:] + fluid)
 
 
+# -- Momentum against numpy ---------------------------------------------------------
+
+MU, COEFF = 0.9, 1e-2
+# Paddle fuses the L2 term into the momentum kernel; float32 rounding then
+# differs from numpy by an ulp or so per step.
+RTOL, ATOL = 1e-5, 1e-6
+
+
+def numpy_momentum(lrs, nesterov, coeff):
+    """Paddle's momentum kernel, in float32: g += coeff * w; v = mu v + g; w -= lr (g + mu v | v)."""
+    w, v = W0.copy(), np.zeros([4, 3], np.float32)
+    out = []
+    for lr, (x, t) in zip(lrs, batches()):
+        g = (np.float32(2.0 / t.size) * x.T @ (x @ w - t)).astype(np.float32) + np.float32(coeff) * w
+        v = np.float32(MU) * v + g
+        w = w - lr * ((g + np.float32(MU) * v) if nesterov else v)
+        out.append(w.copy())
+    return out
+
+
+def _linear(x, t, w):
+    return paddle.mean((paddle.matmul(x, w) - t) ** 2)
+
+
+def build_momentum(impl, nesterov, decay_keyword):
+    x = paddle.static.data("x", [8, 4], "float32")
+    t = paddle.static.data("t", [8, 3], "float32")
+    w = paddle.static.create_parameter([4, 3], "float32", name="w",
+                                       default_initializer=paddle.nn.initializer.Assign(W0))
+    lr = paddle_lr.exponential_with_warmup_decay(**SCHEDULE, impl=impl)
+    decay = {decay_keyword: paddle_lr.L2Decay(regularization_coeff=COEFF)}
+    paddle_lr.Momentum(lr, MU, use_nesterov=nesterov, **decay).minimize(_linear(x, t, w))
+    return lr, w
+
+
+@pytest.mark.parametrize("decay_keyword", ["regularization", "weight_decay"])
+@pytest.mark.parametrize("nesterov", [False, True], ids=["momentum", "nesterov"])
+@pytest.mark.parametrize("impl", ["switch", "branchless"])
+def test_momentum_on_graph_lr_matches_numpy(runner, impl, nesterov, decay_keyword):
+    r = runner(lambda: build_momentum(impl, nesterov, decay_keyword))
+    expected = numpy_momentum(LRS, nesterov, COEFF)
+    for step, (x, t) in enumerate(batches()):
+        lr, w = r.run(r.outputs, feed={"x": x, "t": t})
+        assert lr[0].view(np.uint32) == LRS[step].view(np.uint32), f"step {step}: lr {lr[0]!r} != {LRS[step]!r}"
+        np.testing.assert_allclose(w, expected[step], rtol=RTOL, atol=ATOL, err_msg=f"step {step}")
+
+
+def test_dygraph_twin_drives_momentum():
+    """In dygraph the schedule is its twin (WarmupPiecewiseDecay): Momentum steps with its values."""
+    paddle.disable_static()
+    scheduler = paddle_lr.exponential_with_warmup_decay(**SCHEDULE)
+    assert isinstance(scheduler, paddle_lr.WarmupPiecewiseDecay)
+    w = paddle.create_parameter([4, 3], "float32", default_initializer=paddle.nn.initializer.Assign(W0))
+    opt = paddle_lr.Momentum(scheduler, MU, parameters=[w], regularization=paddle_lr.L2Decay(COEFF))
+    expected = numpy_momentum(LRS, False, COEFF)
+    for step, (x, t) in enumerate(batches()):
+        assert np.float32(opt.get_lr()).view(np.uint32) == LRS[step].view(np.uint32), f"step {step}"
+        _linear(paddle.to_tensor(x), paddle.to_tensor(t), w).backward()
+        opt.step()
+        opt.clear_grad()
+        scheduler.step()
+        np.testing.assert_allclose(w.numpy(), expected[step], rtol=RTOL, atol=ATOL, err_msg=f"step {step}")
+
+
+# -- bad arguments --------------------------------------------------------------------
+
 def _tensor(dtype="float32", shape=(1,)):
     return paddle.full(list(shape), 1, dtype)
 
@@ -285,10 +354,18 @@ def _tensor(dtype="float32", shape=(1,)):
         (lambda: paddle_lr.AdamW(_tensor(shape=(2,))), ValueError, r"learning_rate: a tensor learning rate must hold one element, got shape \[2\]"),
         (lambda: paddle_lr.RMSProp(_tensor()).get_lr(), TypeError, "get_lr: the learning rate is an in-graph tensor"),
         (lambda: paddle_lr.Adam(_tensor()).set_lr(0.1), TypeError, "set_lr: the learning rate is an in-graph tensor"),
+        (lambda: paddle_lr.Momentum(_tensor("int64"), 0.9), TypeError, "learning_rate: a tensor learning rate must be float32"),
+        (lambda: paddle_lr.Momentum(_tensor(), 0.9).get_lr(), TypeError, "get_lr: the learning rate is an in-graph tensor"),
+        (lambda: paddle_lr.Momentum(0.1, 0.9, regularization=paddle_lr.L2Decay(1e-4), weight_decay=1e-4),
+         ValueError, "give regularization or weight_decay, not both"),
+        (lambda: paddle_lr.L2Decay(1e-4, regularization_coeff=1e-4), ValueError, "give coeff or regularization_coeff, not both"),
+        (lambda: paddle_lr.Momentum(0.1, 1.0), ValueError, "momentum: must be < 1, got 1.0"),
+        (lambda: paddle_lr.L2Decay(regularization_coeff=-1.0), ValueError, "coeff: must be >= 0, got -1.0"),
     ],
-    ids=["int64", "float64-keyword", "two-elements", "get_lr", "set_lr"],
+    ids=["int64", "float64-keyword", "two-elements", "get_lr", "set_lr", "momentum-int64", "momentum-get_lr",
+         "both-decays", "both-coeffs", "momentum-one", "negative-coeff"],
 )
-def test_bad_tensor_learning_rates(static_mode, call, error, message):
+def test_bad_optimizer_arguments(static_mode, call, error, message):
     with paddle.static.program_guard(paddle.static.Program(), paddle.static.Program()):
         with pytest.raises(error, match=message) as info:
             call()

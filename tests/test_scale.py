@@ -15,12 +15,14 @@ import paddle
 import pytest
 
 import paddle_lr
+from familykit import names_of, with_impl
 from paddle_lr.graph import ir, tables
 from paddle_lr.graph.switch import expected_memory
 from paddle_lr.schedules.lowerings import SWITCH_MAX_CASES, resolve_lowering
 from paddle_lr.schedules.linear_warmup import linear_lr_warmup
 from paddle_lr.schedules.piecewise import piecewise_decay
-from paddle_lr.schedules.registry import reference_values
+from paddle_lr.schedules import registry
+from paddle_lr.schedules.registry import REGISTRY, reference_values
 
 GOLDEN = pathlib.Path("/work/shared/golden/family_traces.json")
 if not GOLDEN.exists():
@@ -158,20 +160,11 @@ def test_2000_boundaries_default_is_small_and_exact():
 
 # -- the branch-free family: bit for bit the Switch's values ------------------------------
 
-def _with_impl(spec, impl):
-    args = dict(spec["args"])
-    if isinstance(args.get("learning_rate"), dict):
-        args["learning_rate"] = _with_impl(args["learning_rate"], impl)
-    if spec["fn"] in ("piecewise_decay", "linear_lr_warmup"):
-        args["impl"] = impl
-    return {"fn": spec["fn"], "args": args}
-
-
 def _edges(spec):
     args = spec["args"]
-    out = set(args.get("boundaries", []))
-    if "warmup_steps" in args:
-        out.add(int(np.ceil(args["warmup_steps"])))
+    schedule = REGISTRY[spec["fn"]]
+    out = {b for name in schedule.args_of_kind("boundaries") for b in args.get(name, [])}
+    out |= {int(np.ceil(args[name])) for name in schedule.args_of_kind("steps") if args.get(name) is not None}
     if isinstance(args.get("learning_rate"), dict):
         out |= _edges(args["learning_rate"])
     return out
@@ -179,7 +172,7 @@ def _edges(spec):
 
 def _family_cases():
     cases = json.loads(GOLDEN.read_text())["cases"]
-    picked = [c for c in cases if c["schedule"]["fn"] in ("piecewise_decay", "linear_lr_warmup")]
+    picked = [c for c in cases if all(REGISTRY[fn].impls for fn in names_of(c["schedule"]))]
     return [pytest.param(c, id=c["name"]) for c in picked]
 
 
@@ -202,7 +195,7 @@ def test_branchless_family_matches_golden(runner, case):
     end = start + case["steps"]
     steps = sorted({s for e in _edges(case["schedule"]) | {start} for s in range(e - 2, e + 3) if start <= s < end})
     for impl in ("switch", "branchless"):
-        spec = _with_impl(case["schedule"], impl)
+        spec = with_impl(case["schedule"], impl)
         r = runner(lambda: build(spec))
         got = []
         for s in steps:
@@ -264,25 +257,17 @@ def test_branchless_is_one_search_and_one_select(runner, build, expected):
 
 # -- the family's arithmetic schedules: no more ops than fluid's ---------------------------
 
-_ARITHMETIC = [
-    ("exponential_decay", dict(learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=True)),
-    ("exponential_decay", dict(learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=False)),
-    ("natural_exp_decay", dict(learning_rate=0.05, decay_steps=300, decay_rate=0.3, staircase=True)),
-    ("inverse_time_decay", dict(learning_rate=0.1, decay_steps=50, decay_rate=0.5, staircase=False)),
-    ("polynomial_decay", dict(learning_rate=0.01, decay_steps=5000, end_learning_rate=0.0001, power=0.9, cycle=False)),
-    ("polynomial_decay", dict(learning_rate=0.1, decay_steps=100, end_learning_rate=0.001, power=2.0, cycle=True)),
-    ("cosine_decay", dict(learning_rate=0.1, step_each_epoch=100, epochs=12)),
-    ("noam_decay", dict(d_model=512, warmup_steps=4000, learning_rate=1.0)),
-    ("piecewise_decay", dict(boundaries=[3, 6], values=[1.0, 0.5, 0.1])),
-    ("linear_lr_warmup", dict(learning_rate=0.1, warmup_steps=500, start_lr=0.0, end_lr=0.1)),
-]
+def _fluid_calls():
+    """Every schedule of fluid's own, at its record's typical and example arguments (those of plain numbers)."""
+    return [pytest.param(name, dict(args), id=f"{name}-{field}")
+            for name, s in REGISTRY.items() if s.origin == registry.FLUID
+            for field, args in (("typical", s.typical), ("example", s.example))
+            if not any(isinstance(v, dict) for v in args.values())]
 
 
 @pytest.mark.skipif(ir.is_pir(), reason="Paddle's own fluid schedules build only in the legacy IR (2.6)")
-@pytest.mark.parametrize("name, args", [pytest.param(n, a, id=f"{n}-{i}") for i, (n, a) in enumerate(_ARITHMETIC)])
+@pytest.mark.parametrize("name, args", _fluid_calls())
 def test_no_more_ops_than_fluid(static_mode, name, args):
-    from paddle_lr.schedules.registry import REGISTRY
-
     counts = {}
     for who, fn in (("paddle_lr", REGISTRY[name].build), ("fluid", getattr(paddle.optimizer.lr, name))):
         main, startup = paddle.static.Program(), paddle.static.Program()

@@ -20,28 +20,23 @@
     tensor passed on); ``wpw_spec`` is the same default built from a spec, as
     a cfg is (``registry.build``: nobody else holds the inner lr).
 ``<schedule>`` / ``<schedule>_fluid``
-    the family's arithmetic schedules (:data:`ARITHMETIC`: ``exponential_decay``,
-    ``natural_exp_decay``, ``inverse_time_decay``, ``polynomial_decay``,
-    ``cosine_decay``, ``noam_decay``), ``paddle_lr``'s and Paddle's own; they
-    have no boundaries and are measured once, as 0.
+    the family's arithmetic schedules (:data:`ARITHMETIC`: every registered
+    schedule of fluid's own with plain ops, no lowerings: ``cosine_decay``,
+    ``exponential_decay``, ..., ``polynomial_decay``), ``paddle_lr``'s and
+    Paddle's own; they have no boundaries and are measured once, as 0.
 """
 from typing import Any, Optional, Tuple
+
+from ..schedules.registry import FLUID, REGISTRY
 
 __all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "ARITHMETIC_IMPLS", "available", "boundless", "schedule", "build",
            "kind", "fluid_spec", "train_feed"]
 
 FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto")) + ("wpw_spec",)
 
-# The arithmetic schedules' arguments: the detection, classification and
-# transformer settings their users run (the counts are steps).
-ARITHMETIC = {
-    "exponential_decay": dict(learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=True),
-    "natural_exp_decay": dict(learning_rate=0.05, decay_steps=300, decay_rate=0.3, staircase=False),
-    "inverse_time_decay": dict(learning_rate=0.1, decay_steps=50, decay_rate=0.5, staircase=False),
-    "polynomial_decay": dict(learning_rate=0.01, decay_steps=5000, end_learning_rate=0.0001, power=0.9, cycle=False),
-    "cosine_decay": dict(learning_rate=0.1, step_each_epoch=100, epochs=12),
-    "noam_decay": dict(d_model=512, warmup_steps=4000, learning_rate=1.0),
-}
+# The arithmetic schedules' arguments: each record's ``typical``, the detection,
+# classification and transformer settings their users run (the counts are steps).
+ARITHMETIC = {name: dict(s.typical) for name, s in REGISTRY.items() if s.origin == FLUID and not s.impls}
 ARITHMETIC_IMPLS = tuple(f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid"))
 IMPLS = ("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY + ARITHMETIC_IMPLS
 WORKLOADS = ("bare", "train")
@@ -166,8 +161,6 @@ def _lr(paddle, impl, boundaries) -> Tuple[Any, Optional[Any]]:
     if impl in FAMILY:
         return _family(paddle, impl, boundaries), None
     if boundless(impl):
-        from ..schedules.registry import REGISTRY
-
         name = impl.replace("_fluid", "")
         fn = getattr(paddle.optimizer.lr, name) if impl.endswith("_fluid") else REGISTRY[name].build
         return fn(**ARITHMETIC[name]), None

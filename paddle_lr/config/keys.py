@@ -41,12 +41,12 @@ def _optional(rule):
 
 
 # The limits of the schedule arguments a ``schedule:`` spec may give, beyond each
-# schedule's own argument check (paddle_lr.schedules.registry): the same ranges as
-# the R-CNN keys. Steps are iterations (absolute counter values).
-SPEC_STEP_ARGS = ("warmup_steps", "decay_steps", "step_each_epoch", "epochs", "warmup_iter")
-"""Arguments in iterations (or epochs of ``step_each_epoch`` iterations): at most rules.MAX_ITERATIONS."""
-SPEC_LR_ARGS = ("learning_rate", "start_lr", "end_lr", "end_learning_rate", "values", "d_model")
-"""Arguments the graph holds as float32: at most rules.FLOAT32_MAX (each entry of ``values``)."""
+# schedule's own argument check, by the argument's kind (its Schedule record's
+# ``kinds``, paddle_lr.schedules.registry.ARG_KINDS): the same ranges as the R-CNN keys.
+SPEC_STEP_KINDS = ("steps",)
+"""Kinds in iterations (or epochs of ``step_each_epoch`` iterations): at most rules.MAX_ITERATIONS."""
+SPEC_FLOAT32_KINDS = ("lr", "values", "real")
+"""Kinds the graph holds as float32: at most rules.FLOAT32_MAX (each entry of ``values``)."""
 _SPEC_MAX_VALUES = 10 * rules.MAX_BOUNDARIES
 """The most values (numbers, strings, nested entries, counted at each use of an alias) in one spec."""
 _SPEC_MAX_DEPTH = 32
@@ -71,18 +71,24 @@ def _plain_spec(key, value):
             stack.extend((v, depth + 1) for v in item)
 
 
-def _spec_limits(where, spec):
-    """The range limits on a checked spec's arguments, innermost schedule first."""
+def _spec_limits(where, spec, kinds):
+    """The range limits on a checked spec's arguments, innermost schedule first.
+
+    ``kinds``: schedule name -> {argument: kind} (the registry's records).
+    """
     args = spec["args"]
     if isinstance(args.get("learning_rate"), dict):
-        _spec_limits(f"{where}.learning_rate", args["learning_rate"])
+        _spec_limits(f"{where}.learning_rate", args["learning_rate"], kinds)
     for name, value in args.items():
-        if name == "boundaries":
-            rules.increasing_steps(f"{where}.args.boundaries", value, high=rules.MAX_ITERATIONS,
+        kind = kinds[spec["fn"]][name]
+        if value is None or isinstance(value, dict):  # an optional argument left out; an inner spec (above)
+            continue
+        if kind == "boundaries":
+            rules.increasing_steps(f"{where}.args.{name}", value, high=rules.MAX_ITERATIONS,
                                    max_count=rules.MAX_BOUNDARIES)
-        elif name in SPEC_STEP_ARGS:
+        elif kind in SPEC_STEP_KINDS:
             rules.real(f"{where}.args.{name}", value, high=rules.MAX_ITERATIONS)
-        elif name in SPEC_LR_ARGS and not isinstance(value, dict):
+        elif kind in SPEC_FLOAT32_KINDS:
             for i, v in enumerate(value if isinstance(value, list) else [value]):
                 label = f"{where}.args.{name}" + (f"[{i}]" if isinstance(value, list) else "")
                 rules.real(label, v, high=rules.FLOAT32_MAX)
@@ -108,7 +114,7 @@ def schedule_spec_rule(key, value):
         text = rules.one_line(exc)
         text = text if text.startswith(key) else f"{key}: {text}"  # an argument's message: say whose
         raise type(exc)(text if len(text) <= 500 else text[:497] + "...") from None
-    _spec_limits(key, spec)
+    _spec_limits(key, spec, {name: schedule.kinds for name, schedule in registry.REGISTRY.items()})
     return spec
 
 

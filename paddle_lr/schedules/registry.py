@@ -44,7 +44,6 @@ __all__ = [
     "REGISTRY",
     "register",
     "register_module",
-    "unregister",
     "reference_values",
     "build",
     "check_spec",
@@ -196,17 +195,6 @@ def register(schedule: Schedule) -> Schedule:
     REGISTRY.update(ordered)
     return schedule
 
-
-def unregister(name: str) -> Schedule:
-    """Remove a schedule from :data:`REGISTRY` (for tests that register a toy one).
-
-    Args:
-        name: its fluid name.
-
-    Returns:
-        The record removed.
-    """
-    return REGISTRY.pop(name)
 
 
 def register_module(module_name: str, **fields: Any) -> Schedule:
