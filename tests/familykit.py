@@ -29,9 +29,12 @@ def kernels_of(spec):
 
 
 def ulps(got, expected_bits):
-    """Distance in float32 ulps (values of one sign, as here)."""
-    got = np.asarray(got, dtype=np.float32).view(np.int32).astype(np.int64)
-    return np.abs(got - np.asarray(expected_bits, dtype=np.uint32).view(np.int32).astype(np.int64))
+    """Distance in float32 ulps (values of one sign, as here); two NaNs are 0 apart, whatever their sign bits
+    (``pow`` of a negative base: ``polynomial_decay`` past a fractional ``decay_steps`` whose quotient rounds above 1)."""
+    got = np.asarray(got, dtype=np.float32)
+    expected = np.asarray(expected_bits, dtype=np.uint32).view(np.float32)
+    distance = np.abs(got.view(np.int32).astype(np.int64) - expected.view(np.int32).astype(np.int64))
+    return np.where(np.isnan(got) & np.isnan(expected), 0, distance)
 
 
 def mismatch(what, steps, got, expected_bits, tolerance=0):

@@ -63,6 +63,9 @@ def steps_f32(steps):
 def scale_ref(x, scale, bias=0.0):
     """Fluid's ``scale`` op in float32: ``float32(scale) * x + float32(bias)``.
 
+    The bias is added even when it is 0, as the op does: ``-0.0 + 0.0`` is
+    ``+0.0`` (``polynomial_decay`` to an end lr of 0 ends there).
+
     Args:
         x: a float32 array.
         scale (float): the factor, rounded to float32 as the op's attribute.
@@ -71,10 +74,7 @@ def scale_ref(x, scale, bias=0.0):
     Returns:
         numpy.ndarray: float32.
     """
-    out = (F32(scale) * np.asarray(x, dtype=F32)).astype(F32)
-    if bias:
-        out = (out + F32(bias)).astype(F32)
-    return out
+    return ((F32(scale) * np.asarray(x, dtype=F32)).astype(F32) + F32(bias)).astype(F32)
 
 
 def times_lr_ref(x, learning_rate):
