@@ -19,6 +19,8 @@ eagerly (the tests do, to show that a 3.x difference is its kernel's).
 """
 import numbers
 
+from typing import Any, Callable
+
 import numpy as np
 import paddle
 
@@ -41,6 +43,8 @@ __all__ = [
     "decay_quotient_ref",
     "decay_quotient",
     "check_decay",
+    "decay_function",
+    "DECAY_KINDS",
     "INNER",
     "is_tensor_lr",
 ]
@@ -223,6 +227,28 @@ def graph_or_twin(name, args, lower, begin=0, twin=None):
 
 # -- what exponential_decay, natural_exp_decay and inverse_time_decay share --
 
+def decay_function(module_name: str, name: str, check: Callable[..., dict], lower: Callable, summary: str) -> Callable[..., Any]:
+    """The public function of one of the three decays: the same signature, its own check, ops and docstring.
+
+    Args:
+        module_name (str): the defining module's ``__name__`` (the function's ``__module__``).
+        name (str): the schedule's fluid name (the function's name).
+        check: the module's argument check, returning the checked arguments.
+        lower: the module's ``ops``.
+        summary (str): the docstring's text before its ``Returns:``.
+
+    Returns:
+        The function ``name(learning_rate, decay_steps, decay_rate, staircase=False)``.
+    """
+    def decay(learning_rate: Any, decay_steps: float, decay_rate: float, staircase: bool = False) -> Any:
+        return graph_or_twin(name, check(learning_rate, decay_steps, decay_rate, staircase), lower)
+
+    decay.__name__ = decay.__qualname__ = name
+    decay.__module__ = module_name
+    decay.__doc__ = summary.rstrip() + "\n\n    Returns:\n        The lr, as every family function (see :mod:`paddle_lr.schedules`).\n    "
+    return decay
+
+
 def decay_quotient_ref(steps, decay_steps, staircase):
     """``step / decay_steps`` as fluid computed it (``scale`` by the float32 ``1/decay_steps``), floored if ``staircase``."""
     div = scale_ref(steps_f32(steps), 1.0 / decay_steps)
@@ -233,6 +259,10 @@ def decay_quotient(step, decay_steps, staircase):
     """The graph's ops of :func:`decay_quotient_ref` on the float32 step (static value or eager tensor)."""
     div = scale(step, 1.0 / decay_steps)
     return paddle.floor(div) if staircase else div
+
+
+DECAY_KINDS = dict(learning_rate="lr", decay_steps="steps", decay_rate="real", staircase="flag")
+"""The argument kinds of the three decays that :func:`check_decay` checks (their ``Schedule`` records' ``kinds``)."""
 
 
 def check_decay(learning_rate, decay_steps, decay_rate, staircase=False, *, rate_low_open):

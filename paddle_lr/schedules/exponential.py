@@ -7,12 +7,10 @@ a tensor). The ``pow`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
 import functools
 
-from typing import Any
-
 import numpy as np
 import paddle
 
-from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, times_lr, times_lr_ref
+from .common import DECAY_KINDS, F32, check_decay, constant, decay_function, decay_quotient, decay_quotient_ref, times_lr, times_lr_ref
 from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
@@ -42,24 +40,19 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
 check = functools.partial(check_decay, rate_low_open=True)
 
 
-def exponential_decay(learning_rate: Any, decay_steps: float, decay_rate: float, staircase: bool = False) -> Any:
-    """Exponential decay on the decay counter, as ``fluid.layers.exponential_decay``.
+exponential_decay = decay_function(__name__, NAME, check, ops, """Exponential decay on the decay counter, as ``fluid.layers.exponential_decay``.
 
     Args:
         learning_rate (float|Tensor): the initial lr, or another schedule's tensor (twin in dygraph).
         decay_steps (float): steps per decay (> 0).
         decay_rate (float): the factor per ``decay_steps`` (> 0).
         staircase (bool): decay at whole multiples of ``decay_steps`` only.
-
-    Returns:
-        The lr, as every family function (see :mod:`paddle_lr.schedules`).
-    """
-    return graph_or_twin(NAME, check(learning_rate, decay_steps, decay_rate, staircase), ops)
+""")
 
 
 SCHEDULE = register_module(
     __name__,
-    kinds=dict(learning_rate="lr", decay_steps="steps", decay_rate="real", staircase="flag"),
+    kinds=DECAY_KINDS,
     example=dict(learning_rate=0.1, decay_steps=4, decay_rate=0.7, staircase=False),
     typical=dict(learning_rate=0.1, decay_steps=100, decay_rate=0.96, staircase=True),
     kernels=("pow",),

@@ -7,12 +7,10 @@ differently between versions: bit for bit on 2.x and 3.x.
 """
 import functools
 
-from typing import Any
-
 import numpy as np
 import paddle
 
-from .common import F32, check_decay, constant, decay_quotient, decay_quotient_ref, graph_or_twin, is_tensor_lr, scale, scale_ref
+from .common import DECAY_KINDS, F32, check_decay, constant, decay_function, decay_quotient, decay_quotient_ref, is_tensor_lr, scale, scale_ref
 from .registry import register_module
 
 __all__ = ["inverse_time_decay", "reference", "check", "ops"]
@@ -44,21 +42,16 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
 check = functools.partial(check_decay, rate_low_open=False)
 
 
-def inverse_time_decay(learning_rate: Any, decay_steps: float, decay_rate: float, staircase: bool = False) -> Any:
-    """Inverse time decay on the decay counter, as ``fluid.layers.inverse_time_decay``.
+inverse_time_decay = decay_function(__name__, NAME, check, ops, """Inverse time decay on the decay counter, as ``fluid.layers.inverse_time_decay``.
 
     Takes :func:`~paddle_lr.exponential_decay`'s arguments; here ``decay_rate`` is
     the rate per ``decay_steps`` in the denominator (>= 0).
-
-    Returns:
-        The lr, as every family function (see :mod:`paddle_lr.schedules`).
-    """
-    return graph_or_twin(NAME, check(learning_rate, decay_steps, decay_rate, staircase), ops)
+""")
 
 
 SCHEDULE = register_module(
     __name__,
-    kinds=dict(learning_rate="lr", decay_steps="steps", decay_rate="real", staircase="flag"),
+    kinds=DECAY_KINDS,
     example=dict(learning_rate=0.1, decay_steps=5, decay_rate=0.5, staircase=False),
     typical=dict(learning_rate=0.1, decay_steps=50, decay_rate=0.5, staircase=False),
     summary="learning_rate / (1 + decay_rate * step / decay_steps), the quotient floored if staircase",

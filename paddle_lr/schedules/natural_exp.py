@@ -6,12 +6,10 @@ The ``exp`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
 import functools
 
-from typing import Any
-
 import numpy as np
 import paddle
 
-from .common import check_decay, decay_quotient, decay_quotient_ref, graph_or_twin, scale, scale_ref, times_lr, times_lr_ref
+from .common import DECAY_KINDS, check_decay, decay_function, decay_quotient, decay_quotient_ref, scale, scale_ref, times_lr, times_lr_ref
 from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
@@ -41,21 +39,16 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
 check = functools.partial(check_decay, rate_low_open=False)
 
 
-def natural_exp_decay(learning_rate: Any, decay_steps: float, decay_rate: float, staircase: bool = False) -> Any:
-    """Natural exponential decay on the decay counter, as ``fluid.layers.natural_exp_decay``.
+natural_exp_decay = decay_function(__name__, NAME, check, ops, """Natural exponential decay on the decay counter, as ``fluid.layers.natural_exp_decay``.
 
     Takes :func:`~paddle_lr.exponential_decay`'s arguments; here ``decay_rate`` is
     the exponent's rate per ``decay_steps`` (>= 0).
-
-    Returns:
-        The lr, as every family function (see :mod:`paddle_lr.schedules`).
-    """
-    return graph_or_twin(NAME, check(learning_rate, decay_steps, decay_rate, staircase), ops)
+""")
 
 
 SCHEDULE = register_module(
     __name__,
-    kinds=dict(learning_rate="lr", decay_steps="steps", decay_rate="real", staircase="flag"),
+    kinds=DECAY_KINDS,
     example=dict(learning_rate=0.05, decay_steps=3, decay_rate=0.3, staircase=True),
     typical=dict(learning_rate=0.05, decay_steps=300, decay_rate=0.3, staircase=False),
     kernels=("exp",),
