@@ -6,6 +6,7 @@ The signal is sent by the process itself at an exact point (``PADDLE_LR_FAULT_AT
 ``PADDLE_LR_FAULT_SIGNAL``, :mod:`paddle_lr.demo.fault`), as Ctrl-C or a scheduler would send it there.
 """
 import resource
+import signal
 import subprocess
 import sys
 
@@ -24,8 +25,17 @@ def runs(tmp_path_factory):
 
 
 def run_tool(args, preexec_fn=None, **env):
+    """The trainer in a child, as started from a terminal: SIGINT at its default whatever this process inherited.
+
+    A shell starts background jobs (``.ci/run &``) with SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler, so the child would rightly not stop on Ctrl-C.
+    """
+    def start():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if preexec_fn is not None:
+            preexec_fn()
     return subprocess.run([sys.executable, str(trainkit.TRAIN_PY), *args], capture_output=True, text=True,
-                          env=trainkit.subprocess_env(**env), timeout=300, preexec_fn=preexec_fn)
+                          env=trainkit.subprocess_env(**env), timeout=300, preexec_fn=start)
 
 
 def last_line(stderr):
