@@ -11,7 +11,7 @@ from paddle_lr.bench import cases, harness, report
 from paddle_lr.graph import ir
 from paddle_lr.tools import bench
 
-KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "runs", "isolated",
+KEYS = {"impl", "workload", "boundaries", "step_us", "build_ms", "first_run_ms", "ops", "key_us", "runs", "isolated",
         "instance_step_us", "place", "profile", "paddle", "process_peak_mb"}
 SCALE_KEYS = KEYS - {"instance_step_us", "profile", "process_peak_mb"} | {"peak_rss_mb", "watched_peak_mb", "threads",
                                                                           "killed", "wall_s"}
@@ -37,6 +37,10 @@ def test_quick_json_records(capsys):
     assert ops[("pw_branchless", "bare")] < ops[("pw_switch", "bare")]
     assert ops[("auto", "bare")] == ops[("branchless", "bare")]  # the default is the lookup
     assert ops[("wpw_auto", "bare")] == ops[("wpw_branchless", "bare")]
+    keys = {(r["impl"], r["workload"]): r["key_us"] for r in records}
+    assert all(k > 0 for k in keys.values()), keys
+    if ir.is_pir():  # the program printed every run: the Switch's text costs more than the lookup's
+        assert keys[("switch", "bare")] > keys[("branchless", "bare")], keys
 
 
 def test_fluid_originals_only_where_they_build():

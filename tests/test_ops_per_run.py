@@ -31,8 +31,8 @@ def test_no_constant_is_built_per_run(name):
 # The per-run ops of the examples' graphs after the counter's increment, the same on both IRs (3.3.1 ran
 # a `full` for every scale factor and constant, 2.6.2 a `fill_constant` for every constant operand).
 EXPECTED = {
-    "exponential_decay": ["cast", "scale", "elementwise_pow", "scale"],
-    "natural_exp_decay": ["cast", "scale", "floor", "scale", "exp", "scale"],
+    "exponential_decay": ["searchsorted", "index_select"],  # settles: a lookup (tests/test_tabulated.py)
+    "natural_exp_decay": ["searchsorted", "index_select"],
     "inverse_time_decay": ["cast", "scale", "scale", "scale", "divide"],
     "noam_decay": ["cast", "elementwise_pow", "scale", "minimum", "scale"],
     "cosine_decay": ["cast", "scale", "floor", "scale", "scale", "cos", "scale", "scale"],

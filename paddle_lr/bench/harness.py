@@ -46,6 +46,7 @@ class Config:
             self.fetch, self.feed, self.sched = cases.build(paddle, impl, workload, boundaries)
         self.build_ms = (time.perf_counter() - start) * 1e3
         self.ops = len(ir.op_names(self.main, nested=True))
+        self.key_us = _median_us(lambda: ir.run_cache_key(self.main))
         self.isolated = self.ops > ISOLATE_OPS
         self.samples = []
 
@@ -113,6 +114,16 @@ class Config:
         }
 
 
+def _median_us(fn, repeats=5):
+    """The median time of ``fn()`` over ``repeats`` calls, in us."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
 def _count_events(roots):
     """Operators (also by ``"Operator <name>"``), kernels, and copies by ``"<type> <name>"``, over the
     profiler's event trees."""
@@ -150,6 +161,7 @@ def _record(instances, profile=None):
         "build_ms": statistics.median(c.build_ms for c in instances),
         "first_run_ms": statistics.median(c.first_run_ms for c in instances),
         "ops": first.ops,
+        "key_us": statistics.median(c.key_us for c in instances),
         "runs": len(pooled),
         "isolated": first.isolated,
         "instance_step_us": [c.median_us() for c in instances],
@@ -335,7 +347,7 @@ def _watched(code, memory_limit_mb, timeout_s):
 def _unmeasured(impl, boundaries, place, **watch):
     """A scale record with no measurement yet (a child's own record replaces the Nones)."""
     return dict({"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
-                 "first_run_ms": None, "ops": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place},
+                 "first_run_ms": None, "ops": None, "key_us": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place},
                 **watch)
 
 

@@ -62,6 +62,8 @@ __all__ = [
     "drop_persistable",
     "quiet_place_warning",
     "require_static",
+    "eager_cpu",
+    "run_cache_key",
 ]
 
 _backend = _pir if framework.use_pir_api() else _legacy
@@ -83,6 +85,19 @@ def quiet_place_warning() -> Iterator[None]:
     """Silence, inside the ``with`` body, the warning PIR's backward gives when it asks a value its place."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_PLACE_WARNING, category=UserWarning)
+        yield
+
+
+@contextlib.contextmanager
+def eager_cpu() -> Iterator[None]:
+    """Dygraph mode on the CPU place inside the ``with`` body, in static mode too.
+
+    The program being built, the static mode and the expected place are as
+    they were afterwards (Paddle's own ``dygraph.guard``, on both IRs).
+    """
+    from paddle.base.dygraph.base import guard
+
+    with guard(paddle.CPUPlace()):
         yield
 
 
@@ -109,6 +124,19 @@ def is_pir() -> bool:
         bool: True on paddlepaddle 3.x (PIR), False on 2.6 (legacy ProgramDesc).
     """
     return _backend is _pir
+
+
+def run_cache_key(program) -> str:
+    """What ``Executor.run`` computes from ``program`` on every run, to find its cached executor.
+
+    On PIR (3.x) that is the whole program printed (``str(program)``), so
+    every run costs time in proportion to the program's text; the legacy IR
+    (2.6) reads a hash its ``ProgramDesc`` keeps. The bench times it
+    (``key_us``) as the part of a step that is Paddle's Python.
+    """
+    if is_pir():
+        return str(program)
+    return program.desc.cached_hash_str()
 
 
 def ir_name() -> str:

@@ -17,9 +17,10 @@ Paddle's API; the functions work on static-graph values and on eager tensors
 alike, so each schedule's op sequence is written once and can also be run
 eagerly (the tests do, to show that a 3.x difference is its kernel's).
 """
+import math
 import numbers
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 import paddle
@@ -27,8 +28,9 @@ import paddle
 from .. import rules
 from ..graph import ir, tables
 from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter, decay_step_counter
-from .lowerings import Lowering
-from .registry import INNER, spec_of
+from .kernels import GRAPH_KERNELS
+from .lowerings import MAX_TABULATED_COUNTERS, Lowering
+from .registry import INNER, REGISTRY, spec_of
 from .twin import twin_for
 
 __all__ = [
@@ -47,6 +49,8 @@ __all__ = [
     "DECAY_KINDS",
     "INNER",
     "is_tensor_lr",
+    "tabulate",
+    "decay_settles",
 ]
 
 F32 = np.float32
@@ -216,13 +220,102 @@ def graph_or_twin(name, args, lower, begin=0, twin=None):
     """
     if paddle.in_dynamic_mode():
         return twin(**args) if twin is not None else twin_for(name, args)
-    lowering = lower if isinstance(lower, Lowering) else Lowering(lower)
+    lowering = lower if isinstance(lower, Lowering) else _table_or_ops(name, args, lower)
     if lowering.reads_counter:  # a branch-free lookup: the raw int64 counter, no cast
         step = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)
     else:
         step = decay_step_counter(begin)
     with ir.schedule_guard():
         return lowering.build(step, **args)
+
+
+# -- the arithmetic schedules as one lookup, where their values settle --------
+
+def tabulate(name: str, args: dict) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """The rows of an arithmetic schedule whose value stops changing, as :func:`paddle_lr.graph.tables.lookup` takes them.
+
+    The schedule's reference is evaluated at the counters from 0 to the one
+    its ``settles`` names, with the running Paddle's kernels
+    (:data:`~paddle_lr.schedules.kernels.GRAPH_KERNELS`: the graph's own bits
+    on 2.x and 3.x), and each run of equal values is one row. From that counter
+    on the value is the last row's, for every int64 counter; below 0, the first
+    row's (the decay counter starts at 0 for these schedules, 1 for ``noam_decay``).
+
+    Args:
+        name (str): the schedule's fluid name.
+        args (dict): its checked arguments.
+
+    Returns:
+        ``(thresholds, values)``, or None: the schedule does not settle within
+        :data:`~paddle_lr.schedules.lowerings.MAX_TABULATED_COUNTERS` steps, has no
+        ``settles``, or its ``learning_rate`` is another schedule's tensor.
+    """
+    schedule = REGISTRY[name]
+    if schedule.settles is None or is_tensor_lr(args.get("learning_rate", 1.0)):
+        return None
+    evaluated: list = []
+
+    def values_at(n: int) -> Optional[np.ndarray]:
+        if n > MAX_TABULATED_COUNTERS:
+            return None
+        if not evaluated or len(evaluated[0]) < n:
+            kernels = {"kernels": GRAPH_KERNELS} if schedule.kernels else {}
+            evaluated[:] = [np.asarray(schedule.reference(np.arange(n), **args, **kernels), dtype=np.float32)]
+        return evaluated[0][:n]
+
+    first = schedule.settles(values_at, **args)
+    values = None if first is None else values_at(first + 1)
+    if values is None:
+        return None
+    bits = values.view(np.uint32)
+    changes = np.flatnonzero(bits[1:] != bits[:-1]) + 1  # the counters where a new row starts
+    return changes.astype(np.int64), values[np.concatenate([[0], changes])]
+
+
+def _table_or_ops(name, args, ops):
+    """The lookup of :func:`tabulate`'s rows when there are any, else the schedule's ops."""
+    rows = tabulate(name, args)
+    if rows is None:
+        return Lowering(ops)
+    thresholds, values = rows
+    return Lowering(lambda counter, **_: tables.lookup(counter, thresholds, values), reads_counter=True)
+
+
+# A kernel's float32 result is 0 below 2**-151 and inf past 2**129 (a bit past the ends of float32's range).
+_UNDERFLOW_LOG, _OVERFLOW_LOG = 151 * math.log(2), 129 * math.log(2)
+
+
+def decay_settles(values_at, decay_steps: float, log_factor: float) -> Optional[int]:
+    """Where ``learning_rate * exp(log_factor * div)`` settles, ``div`` being :func:`decay_quotient`'s.
+
+    For ``exponential_decay`` (``log_factor = ln decay_rate``) and
+    ``natural_exp_decay`` (``-decay_rate``): with ``log_factor`` 0 the value
+    never changes; otherwise the kernel's result is 0 (or inf) once
+    ``|log_factor| * div`` passes float32's range, and stays so for every
+    larger ``div`` (the kernels are monotone), as does the product with the
+    learning rate. The values are evaluated up to that counter and the first
+    counter of the final run of equal values returned.
+
+    Args:
+        values_at: see :attr:`~paddle_lr.schedules.registry.Schedule.settles`.
+        decay_steps (float): the schedule's.
+        log_factor (float): the natural log of the factor per ``decay_steps``.
+
+    Returns:
+        int or None.
+    """
+    if log_factor == 0.0:
+        return 0
+    out_of_range = _UNDERFLOW_LOG if log_factor < 0 else _OVERFLOW_LOG
+    # one decay more (a staircase's floor) and a little (the float32 rounding of 1 / decay_steps)
+    reach = (out_of_range / abs(log_factor) + 1) * decay_steps * (1 + 1e-6) + 2
+    if not reach < MAX_TABULATED_COUNTERS:  # inf for a factor within a denormal of 1
+        return None
+    values = values_at(math.ceil(reach) + 1)
+    if values is None or np.isfinite(values[-1]) and values[-1] != 0:
+        return None
+    bits = values.view(np.uint32)
+    return int(np.flatnonzero(bits != bits[-1])[-1] + 1) if np.any(bits != bits[-1]) else 0
 
 
 # -- what exponential_decay, natural_exp_decay and inverse_time_decay share --

@@ -6,15 +6,16 @@ when ``staircase``, ``elementwise_pow(fill_constant(decay_rate), div)``, then
 a tensor). The ``pow`` kernel rounds differently on paddlepaddle 3.x (<= 1 ulp).
 """
 import functools
+import math
 
 import numpy as np
 import paddle
 
-from .common import DECAY_KINDS, F32, check_decay, constant, decay_function, decay_quotient, decay_quotient_ref, times_lr, times_lr_ref
+from .common import DECAY_KINDS, decay_settles, F32, check_decay, constant, decay_function, decay_quotient, decay_quotient_ref, times_lr, times_lr_ref
 from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
-__all__ = ["exponential_decay", "reference", "check", "ops"]
+__all__ = ["exponential_decay", "reference", "check", "ops", "settles"]
 
 NAME = "exponential_decay"
 
@@ -34,6 +35,11 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     """The graph's ops on the float32 step (static value or eager tensor)."""
     div = decay_quotient(step, decay_steps, staircase)
     return times_lr(paddle.pow(constant(decay_rate), div), learning_rate)
+
+
+def settles(values_at, learning_rate, decay_steps, decay_rate, staircase=False):
+    """Where the value stops changing: once it is 0 (or inf), see :func:`~paddle_lr.schedules.common.decay_settles`."""
+    return decay_settles(values_at, decay_steps, math.log(decay_rate))
 
 
 # The arguments, checked: decay_steps > 0, decay_rate > 0, staircase a bool.

@@ -11,6 +11,14 @@
     one case per piece, for users who want fluid's ops as they were.
 ``branchless``
     no control flow: one lookup in persistable tables filled by the startup program.
+
+The arithmetic schedules (no ``impl``) whose value stops changing at some step
+(``exponential_decay`` and ``natural_exp_decay`` once it underflows to 0,
+``polynomial_decay`` without ``cycle`` from ``decay_steps`` on) are built as
+such a lookup too, every row computed with the running Paddle's kernels, when
+they settle within :data:`MAX_TABULATED_COUNTERS` steps; the others, and a
+``learning_rate`` that is another schedule's tensor, run their ops as fluid did
+(:func:`paddle_lr.schedules.common.tabulate`).
 """
 
 import dataclasses
@@ -21,7 +29,8 @@ from ..graph import ir
 from ..graph.switch import expected_memory
 from ..rules import ScheduleWarning
 
-__all__ = ["IMPLS", "AUTO", "SWITCH_MAX_CASES", "Lowering", "resolve_lowering", "warn_big_switch"]
+__all__ = ["IMPLS", "AUTO", "SWITCH_MAX_CASES", "MAX_TABULATED_COUNTERS", "Lowering", "resolve_lowering",
+           "warn_big_switch"]
 
 IMPLS = ("auto", "switch", "branchless")
 
@@ -42,6 +51,10 @@ class Lowering:
 
 AUTO = "branchless"
 """What ``impl="auto"`` (the default) builds, whatever the number of boundaries."""
+
+MAX_TABULATED_COUNTERS = 1 << 20
+"""The most steps an arithmetic schedule is evaluated over, at build time, to find where it settles:
+its table holds one row per distinct value up to there (a schedule still changing past it runs its ops)."""
 
 SWITCH_MAX_CASES = 100
 """The most boundaries an explicit ``impl="switch"`` builds without a warning.

@@ -9,11 +9,11 @@ import functools
 import numpy as np
 import paddle
 
-from .common import DECAY_KINDS, check_decay, decay_function, decay_quotient, decay_quotient_ref, scale, scale_ref, times_lr, times_lr_ref
+from .common import DECAY_KINDS, decay_settles, check_decay, decay_function, decay_quotient, decay_quotient_ref, scale, scale_ref, times_lr, times_lr_ref
 from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
-__all__ = ["natural_exp_decay", "reference", "check", "ops"]
+__all__ = ["natural_exp_decay", "reference", "check", "ops", "settles"]
 
 NAME = "natural_exp_decay"
 
@@ -33,6 +33,11 @@ def ops(step, learning_rate, decay_steps, decay_rate, staircase=False):
     """The graph's ops on the float32 step (static value or eager tensor)."""
     div = decay_quotient(step, decay_steps, staircase)
     return times_lr(paddle.exp(scale(div, -1 * decay_rate)), learning_rate)
+
+
+def settles(values_at, learning_rate, decay_steps, decay_rate, staircase=False):
+    """Where the value stops changing: once it is 0 (or inf), see :func:`~paddle_lr.schedules.common.decay_settles`."""
+    return decay_settles(values_at, decay_steps, -decay_rate)
 
 
 # The arguments, checked: decay_steps > 0, decay_rate >= 0, staircase a bool.

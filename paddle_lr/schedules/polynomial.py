@@ -14,11 +14,12 @@ import numpy as np
 import paddle
 
 from .. import rules
+from ..graph import tables
 from .common import F32, constant, graph_or_twin, is_tensor_lr, learning_rate_arg, scale, scale_ref, steps_f32
 from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
-__all__ = ["polynomial_decay", "reference", "check", "ops"]
+__all__ = ["polynomial_decay", "reference", "check", "ops", "settles"]
 
 NAME = "polynomial_decay"
 
@@ -59,6 +60,14 @@ def ops(step, learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, c
     else:
         decayed = scale(decayed, learning_rate - end_learning_rate)
     return scale(decayed, 1.0, bias=end_learning_rate)
+
+
+def settles(values_at, learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False):
+    """Where the value stops changing: without ``cycle``, at the first counter whose float32 reaches
+    ``decay_steps`` (the step is clamped there); with it, never."""
+    if cycle:
+        return None
+    return int(tables.step_thresholds([decay_steps])[0])
 
 
 def check(learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False) -> Dict[str, Any]:

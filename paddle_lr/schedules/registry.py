@@ -124,6 +124,13 @@ class Schedule:
             bench, the op-count comparison with fluid, the good-argument table.
         origin: :data:`FLUID` (``fluid.layers`` has it, same name and signature), or
             ``"<project>:<its name there>"`` for a schedule from elsewhere.
+        settles: for the schedules without control flow whose value stops changing,
+            ``settles(values_at, **args)``: the first counter from which the value
+            never changes, or None (it never does, or only past
+            :data:`~paddle_lr.schedules.lowerings.MAX_TABULATED_COUNTERS`);
+            ``values_at(n)`` gives the values at the counters ``0 .. n - 1`` (None past
+            that limit). Such a schedule's graph is then one table lookup
+            (:func:`~paddle_lr.schedules.common.tabulate`), the same values as its ops.
     """
 
     name: str
@@ -141,6 +148,7 @@ class Schedule:
     example: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     typical: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     origin: str = FLUID
+    settles: Optional[Callable[..., Optional[int]]] = None
 
     def __post_init__(self):
         unknown = set(self.kernels) - set(KERNELS)
@@ -171,6 +179,8 @@ class Schedule:
         """The graph lowerings, in words (for the docs table)."""
         if self.impls:
             return ", ".join(f"`{name}`" for name in self.impls)
+        if self.settles is not None:
+            return "one table lookup where the values settle, else plain ops"
         return "plain ops, no control flow"
 
 
@@ -230,6 +240,7 @@ def register_module(module_name: str, **fields: Any) -> Schedule:
         reference=module.reference,
         check=module.check,
         ops=getattr(module, "ops", None),
+        settles=getattr(module, "settles", None),
         **fields,
     ))
 
