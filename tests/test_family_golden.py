@@ -39,6 +39,7 @@ import numpy as np
 import paddle
 import pytest
 
+import fluid185kit
 import paddle_lr
 from conftest import GOLDEN
 from familykit import (KERNEL_ULP, check_nodes, kernels_of, mismatch, names_of, run_graph, running_kernels, twin_of,
@@ -47,7 +48,7 @@ from paddle_lr.schedules.lowerings import IMPLS
 from paddle_lr.schedules.registry import REGISTRY, check_spec, counter_begin, reference_values, spec_of
 
 DATA = pathlib.Path(__file__).parent / "data" / "family_traces.json"
-PPDET = pathlib.Path(__file__).parent / "data" / "fluid185" / "ppdet" / "family_traces.json"
+PPDET = fluid185kit.FIXTURES / "ppdet" / "family_traces.json"
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "family.md"
 IS_331 = paddle.__version__ == "3.3.1"
 FULL_RUN_LIMIT = 20000  # steps; longer cases are sampled unless -m slow

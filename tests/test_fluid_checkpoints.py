@@ -11,7 +11,6 @@ renaming), the checkpoint is loaded at ``save_after`` and the run continues to
 the end, compared with fluid's at every iteration.
 """
 import json
-import pathlib
 
 import numpy as np
 import paddle
@@ -22,8 +21,9 @@ from paddle_lr.optimizer import FLUID_ACCUMULATORS
 from paddle_lr.schedules.registry import REGISTRY
 
 import familykit
+import fluid185kit
 
-FIXTURES = pathlib.Path(__file__).resolve().parent / "data" / "fluid185" / "checkpoints"
+FIXTURES = fluid185kit.FIXTURES / "checkpoints"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
 CASES = MANIFEST["cases"]
 SAVE_AFTER, ITERATIONS = MANIFEST["save_after"], MANIFEST["iterations"]
