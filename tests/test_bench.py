@@ -312,3 +312,15 @@ def test_ratios_to_fluid_and_the_check():
     table = report.format_fluid(records)
     assert table.splitlines()[-1] == "check: default ratio <= 1.0 for every schedule: FAIL (bare cosine_decay@0)"
     assert " 0.200  (default)" in table and " 6.000\n" in table
+
+
+def test_apart_runs_each_configuration_beside_its_own_floor(capsys):
+    assert bench.main(["--json", "--apart", "--impls", "pw_branchless", "exponential_decay", "--workloads", "bare",
+                       "--boundaries", "2", "--repeats", "2", "--runs", "2", "--quick"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    by_group = {}
+    for r in records:
+        by_group.setdefault(r["group"], []).append((r["impl"], r["boundaries"]))
+    assert by_group == {"pw_branchless@2/bare": [("floor", 0), ("pw_branchless", 2)],
+                        "exponential_decay@0/bare": [("floor", 0), ("exponential_decay", 0)]}
+    assert [len(g) for g in report.groups(records)] == [2, 2]

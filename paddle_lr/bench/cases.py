@@ -24,6 +24,9 @@
     schedule of fluid's own with plain ops, no lowerings: ``cosine_decay``,
     ``exponential_decay``, ..., ``polynomial_decay``), ``paddle_lr``'s and
     Paddle's own; they have no boundaries and are measured once, as 0.
+``<schedule>_ops``
+    for those that settle (built as one lookup by default), their ops as fluid
+    built them (the schedule's ``ops`` on the float32 counter).
 """
 from typing import Any, Optional, Tuple
 
@@ -37,7 +40,8 @@ FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "b
 # The arithmetic schedules' arguments: each record's ``typical``, the detection,
 # classification and transformer settings their users run (the counts are steps).
 ARITHMETIC = {name: dict(s.typical) for name, s in REGISTRY.items() if s.origin == FLUID and not s.impls}
-ARITHMETIC_IMPLS = tuple(f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid"))
+ARITHMETIC_IMPLS = tuple(f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid")) + tuple(
+    f"{name}_ops" for name in ARITHMETIC if REGISTRY[name].settles is not None)
 IMPLS = ("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY + ARITHMETIC_IMPLS
 WORKLOADS = ("bare", "train")
 
@@ -59,9 +63,17 @@ def available(impl: str) -> bool:
     return not (impl.endswith("_fluid") and ir.is_pir())
 
 
+def _arithmetic(impl: str) -> str:
+    """The schedule of an arithmetic ``impl`` (``<schedule>``, ``<schedule>_fluid``, ``<schedule>_ops``), or ``impl``."""
+    for suffix in ("_fluid", "_ops"):
+        if impl.endswith(suffix) and impl[: -len(suffix)] in ARITHMETIC:
+            return impl[: -len(suffix)]
+    return impl
+
+
 def boundless(impl: str) -> bool:
     """Whether ``impl`` has no boundaries (measured once, at the count 0)."""
-    return impl == "floor" or impl.replace("_fluid", "") in ARITHMETIC
+    return impl == "floor" or _arithmetic(impl) in ARITHMETIC
 
 
 def kind(impl: str) -> Optional[str]:
@@ -81,7 +93,7 @@ def kind(impl: str) -> Optional[str]:
         return "seed"
     if impl in FAMILY:
         return impl.split("_", 1)[0]
-    return impl  # floor, or an arithmetic schedule
+    return _arithmetic(impl)  # floor, or an arithmetic schedule
 
 
 def fluid_spec(name: str, kind_: str, workload: str, boundaries: int) -> dict:
@@ -161,7 +173,14 @@ def _lr(paddle, impl, boundaries) -> Tuple[Any, Optional[Any]]:
     if impl in FAMILY:
         return _family(paddle, impl, boundaries), None
     if boundless(impl):
-        name = impl.replace("_fluid", "")
+        name = _arithmetic(impl)
+        if impl.endswith("_ops"):  # fluid's ops, where the public function builds a lookup
+            from ..graph import ir
+
+            record = REGISTRY[name]
+            step = paddle_lr.decay_step_counter(record.begin)
+            with ir.schedule_guard():
+                return record.ops(step, **record.check(**ARITHMETIC[name])), None
         fn = getattr(paddle.optimizer.lr, name) if impl.endswith("_fluid") else REGISTRY[name].build
         return fn(**ARITHMETIC[name]), None
     bounds, values = schedule(boundaries)

@@ -24,7 +24,7 @@ import time
 from . import cases
 from .proc import rss_kb
 
-__all__ = ["ISOLATE_OPS", "measure", "scale", "scale_one", "profile_one", "Config"]
+__all__ = ["ISOLATE_OPS", "configs", "measure", "scale", "scale_one", "profile_one", "Config"]
 
 ISOLATE_OPS = 500
 """Programs with more ops are timed on their own, after the rounds. On 3.3.1 a
@@ -171,7 +171,8 @@ def _record(instances, profile=None):
     }
 
 
-def _configs(impls, workloads, boundaries):
+def configs(impls, workloads, boundaries):
+    """The (impl, workload, boundaries) configurations :func:`measure` builds, in its order."""
     for workload in workloads:
         for impl in impls:
             if not cases.available(impl):
@@ -233,7 +234,7 @@ def measure(impls, workloads, boundaries, repeats, runs, warmup_runs, round_budg
             child = fluid.FluidChild(fluid_python, fluid.specs(impls, workloads, boundaries), warmup_runs, runs,
                                      round_budget_s, instances)
         groups = []
-        for impl, workload, count in _configs(impls, workloads, boundaries):
+        for impl, workload, count in configs(impls, workloads, boundaries):
             if log:
                 print(f"building {impl} {workload} {count}", file=log, flush=True)
             groups.append([_fresh(paddle, impl, workload, count, place) for _ in range(instances)])

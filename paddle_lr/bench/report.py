@@ -5,7 +5,7 @@ from .cases import ARITHMETIC, kind
 from .fluid import PREFIX as FLUID_PREFIX
 
 __all__ = ["TARGETS", "COMPARISONS", "evaluate_targets", "evaluate_comparisons", "format_table", "format_scale",
-           "find", "FLUID_PREFIX", "DEFAULTS", "FLUID_BOUND", "fluid_ratios", "fluid_check", "format_fluid"]
+           "find", "groups", "FLUID_PREFIX", "DEFAULTS", "FLUID_BOUND", "fluid_ratios", "fluid_check", "format_fluid"]
 
 # (name, workload, numerator, denominator, bound, kind); kind "overhead" divides
 # the overheads over floor, "step" the step times.
@@ -26,6 +26,14 @@ TARGETS = (
 # any cost (the issue's bound for them is on ops, tests/test_scale.py).
 COMPARISONS = tuple((f"step({name}) / step({name}_fluid)", "bare", (name, 0), (f"{name}_fluid", 0), None, "step")
                     for name in ARITHMETIC)
+
+
+def groups(records) -> List[list]:
+    """The records by their ``group`` (``--apart``: one per child process), in order; else all as one."""
+    by_group: dict = {}
+    for rec in records:
+        by_group.setdefault(rec.get("group"), []).append(rec)
+    return list(by_group.values())
 
 
 def find(records, impl, workload, boundaries) -> Optional[dict]:
@@ -188,13 +196,16 @@ def fluid_ratios(records) -> List[dict]:
 
     The overhead of a configuration is its step minus its own runtime's
     ``floor`` (the counter alone, or the model with a float lr) on the same
-    workload. Rows only where both sides and both floors were measured.
+    workload (records with a ``group``: within it). Rows only where both sides and both floors were measured.
 
     Returns:
         list[dict]: ``impl``, ``workload``, ``boundaries``, ``default`` (bool),
         ``floor_us``, ``step_us``, ``overhead_us``, ``fluid_floor_us``,
         ``fluid_step_us``, ``fluid_overhead_us``, ``ratio``.
     """
+    parts = groups(records)
+    if len(parts) > 1:  # each against its own floors
+        return [row for part in parts for row in fluid_ratios(part)]
     rows = []
     for rec in records:
         name = kind(rec["impl"]) if not rec["impl"].startswith(FLUID_PREFIX) else None
@@ -250,7 +261,9 @@ def format_fluid(records) -> str:
     ours = [r["process_peak_mb"] for r in records if "process_peak_mb" in r and not r["impl"].startswith(FLUID_PREFIX)]
     theirs = [r["process_peak_mb"] for r in records if "process_peak_mb" in r and r["impl"].startswith(FLUID_PREFIX)]
     if ours and theirs:
-        lines.append(f"peak resident memory, every configuration alive: this process {max(ours):.0f} MB, "
+        where = ("the largest of the processes, each with one configuration" if len(groups(records)) > 1
+                 else "every configuration alive")
+        lines.append(f"peak resident memory, {where}: this process {max(ours):.0f} MB, "
                      f"the fluid 1.8.5 child {max(theirs):.0f} MB")
     failed = [r for r in rows if r["default"] and not (r["ratio"] is not None and r["ratio"] <= FLUID_BOUND)]
     verdict = fluid_check(rows)

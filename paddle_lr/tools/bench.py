@@ -33,7 +33,7 @@ from .. import rules
 from ..bench import harness
 from ..bench.cases import ARITHMETIC_IMPLS, IMPLS, WORKLOADS
 from ..bench.fluid import FluidError
-from ..bench.report import TARGETS, evaluate_targets, format_scale, format_table
+from ..bench.report import TARGETS, evaluate_targets, format_fluid, format_scale, format_table, groups
 from ._cli import ArgumentParser, UsageError, run
 
 __all__ = ["main", "IMPLS", "WORKLOADS", "TARGETS", "evaluate_targets", "format_table"]
@@ -76,6 +76,9 @@ def _main(argv):
     parser.add_argument("--fluid", metavar="PY", default=None,
                         help="timing: also run the configurations on fluid 1.8.5, in a child process of the "
                              "Python PY (with paddlepaddle==1.8.5), and compare each overhead with fluid's")
+    parser.add_argument("--apart", action="store_true",
+                        help="timing: each configuration in a process of its own, beside the floor (and with "
+                             "--fluid its own fluid 1.8.5 child), as a training process holds one schedule")
     parser.add_argument("--memory-limit-mb", type=float, default=6000.0,
                         help="--scale: kill a child whose resident memory passes this (default 6000)")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="--scale: kill a child after this long (default 300)")
@@ -91,6 +94,8 @@ def _main(argv):
                              f"{'is a CPU build' if not paddle.is_compiled_with_cuda() else 'sees no GPU'}")
     if args.fluid is not None and args.scale:
         raise UsageError("--fluid: compares the timing mode's overheads; it does not apply to --scale")
+    if args.apart and args.scale:
+        raise UsageError("--apart: runs the timing mode's configurations apart; --scale already does, got both")
     if args.scale:
         boundaries = _counts(args.boundaries or SCALE_BOUNDARIES)
         records = harness.scale(args.impls or list(SCALE_IMPLS), boundaries, args.memory_limit_mb,
@@ -120,12 +125,19 @@ def _main(argv):
         return 0
     import paddle
 
-    print(f"paddle {paddle.__version__}, {args.place.upper()} place, median of interleaved runs (us)")
-    print(format_table(records, repeats * runs * args.instances))
+    print(f"paddle {paddle.__version__}, {args.place.upper()} place, median of interleaved runs (us)"
+          + (", each configuration in a process of its own beside the floor" if args.apart else ""))
+    if args.apart and args.fluid:
+        print(format_fluid(records))
+    else:
+        for group in groups(records):
+            print(format_table(group, repeats * runs * args.instances))
     return 0
 
 
 def _measure(args, repeats, runs, budget, boundaries, quick):
+    if args.apart:
+        return _measure_apart(args, repeats, runs, budget, boundaries, quick)
     return harness.measure(
         args.impls or list(IMPLS),
         args.workloads,
@@ -140,6 +152,34 @@ def _measure(args, repeats, runs, budget, boundaries, quick):
         profile_runs=args.profile,
         fluid_python=args.fluid,
     )
+
+
+def _measure_apart(args, repeats, runs, budget, boundaries, quick):
+    """:func:`_measure` for each configuration in a child process of its own, with the floor beside it.
+
+    Each child is this tool with ``--impls floor IMPL`` and one workload and
+    count; its records carry ``group`` (``IMPL@COUNT/WORKLOAD``), within which
+    the overheads are taken (:func:`paddle_lr.bench.report.groups`).
+    """
+    import subprocess
+
+    common = ["--json", "--repeats", str(repeats), "--runs", str(runs), "--round-budget-ms", str(budget),
+              "--instances", str(args.instances), "--place", args.place, "--profile", str(args.profile)]
+    common += ["--quick"] if quick else []
+    common += ["--fluid", args.fluid] if args.fluid else []
+    records = []
+    for impl, workload, count in harness.configs([i for i in (args.impls or IMPLS) if i != "floor"], args.workloads,
+                                                 boundaries):
+        group = f"{impl}@{count}/{workload}"
+        print(f"apart: {group}", file=sys.stderr)
+        child = subprocess.run([sys.executable, "-m", "paddle_lr.tools.bench", *common, "--impls", "floor", impl,
+                                "--workloads", workload, "--boundaries", str(max(count, 1))],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if child.returncode != 0:
+            lines = child.stderr.strip().splitlines() or [f"exit {child.returncode}"]
+            raise UsageError(f"--apart: the child measuring {group} failed: {lines[-1]}")
+        records += [dict(record, group=group) for record in json.loads(child.stdout)]
+    return records
 
 
 def main(argv=None):
