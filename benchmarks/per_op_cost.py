@@ -13,13 +13,13 @@ default. Figures: benchmarks/RESULTS.md, "Where the time goes".
 import argparse
 import cProfile
 import pstats
-import statistics
 import time
 
 import paddle
 
 from paddle_lr.graph import ir, tables
 from paddle_lr.graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter
+from per_run import per_run_us  # beside this file
 
 
 def build(n):
@@ -29,18 +29,6 @@ def build(n):
         for _ in range(n):
             x = tables.scale(x, 0.999)
     return main, startup, x
-
-
-def per_run_us(exe, main, fetch, runs):
-    for _ in range(20):
-        exe.run(main, fetch_list=[fetch])
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(runs // 5):
-            exe.run(main, fetch_list=[fetch])
-        times.append((time.perf_counter() - start) / (runs // 5))
-    return statistics.median(times) * 1e6
 
 
 def main():
@@ -55,7 +43,7 @@ def main():
     for n in (0, args.ops):
         main_program, startup, fetch = build(n)
         exe.run(startup)
-        timed[n] = (per_run_us(exe, main_program, fetch, args.runs), main_program, fetch)
+        timed[n] = (per_run_us(lambda: exe.run(main_program, fetch_list=[fetch]), args.runs), main_program, fetch)
     base, longer = timed[0][0], timed[args.ops][0]
     print(f"paddle {paddle.__version__} ({ir.ir_name()}): {base:.1f} us per run with the counter alone, "
           f"{longer:.1f} with {args.ops} scale ops more: {(longer - base) / args.ops:.2f} us per op")

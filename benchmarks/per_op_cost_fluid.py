@@ -4,11 +4,11 @@ The decay counter followed by N ``scale`` ops, each program run --runs times
 with ``use_program_cache=True``; prints the time per run and per op.
 """
 import argparse
-import statistics
-import time
 
 import paddle
 import paddle.fluid as fluid
+
+from per_run import per_run_us
 
 
 def build(n):
@@ -21,18 +21,6 @@ def build(n):
     return main, startup, x
 
 
-def per_run_us(exe, main, fetch, runs):
-    for _ in range(20):
-        exe.run(main, fetch_list=[fetch], use_program_cache=True)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(runs // 5):
-            exe.run(main, fetch_list=[fetch], use_program_cache=True)
-        times.append((time.perf_counter() - start) / (runs // 5))
-    return statistics.median(times) * 1e6
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=100)
@@ -43,7 +31,7 @@ def main():
     for n in (0, args.ops):
         main_program, startup, fetch = build(n)
         exe.run(startup)
-        timed[n] = per_run_us(exe, main_program, fetch, args.runs)
+        timed[n] = per_run_us(lambda: exe.run(main_program, fetch_list=[fetch], use_program_cache=True), args.runs)
     print("fluid %s: %.1f us per run with the counter alone, %.1f with %d scale ops more: %.2f us per op"
           % (paddle.__version__, timed[0], timed[args.ops], args.ops,
              (timed[args.ops] - timed[0]) / args.ops))
