@@ -71,7 +71,8 @@ def _tabulated(name, args):
 
 
 def _mismatch(what, counters, got, expected):
-    bad = np.flatnonzero(np.asarray(got, np.float32).view(np.uint32) != np.asarray(expected, np.float32).view(np.uint32))
+    got, expected = np.asarray(got, np.float32), np.asarray(expected, np.float32)
+    bad = np.flatnonzero(got.view(np.uint32) != expected.view(np.uint32))
     if not len(bad):
         return None
     i = bad[0]
@@ -110,7 +111,8 @@ def test_the_graph_is_one_lookup_and_reads_its_rows(runner, name, args):
     names = {n.split(".")[-1].rstrip("_") for n in ir.op_names(r.main, nested=True, computed=True)}
     assert not names & ARITHMETIC_OPS, f"{name}: arithmetic ops left in the graph: {sorted(names & ARITHMETIC_OPS)}"
     thresholds, _ = rows
-    counters = sorted({0, 1} | {int(t) for t in thresholds[:3]} | {int(thresholds[-1]) if len(thresholds) else 0} | set(FAR))
+    last = int(thresholds[-1]) if len(thresholds) else 0
+    counters = sorted({0, 1, last} | {int(t) for t in thresholds[:3]} | set(FAR))
     got = []
     for counter in counters:
         r.jump_to(counter)

@@ -64,7 +64,8 @@ def available(impl: str) -> bool:
 
 
 def _arithmetic(impl: str) -> str:
-    """The schedule of an arithmetic ``impl`` (``<schedule>``, ``<schedule>_fluid``, ``<schedule>_ops``), or ``impl``."""
+    """The schedule of an arithmetic ``impl`` (``<schedule>``, ``<schedule>_fluid``, ``<schedule>_ops``);
+    any other ``impl`` itself."""
     for suffix in ("_fluid", "_ops"):
         if impl.endswith(suffix) and impl[: -len(suffix)] in ARITHMETIC:
             return impl[: -len(suffix)]

@@ -348,7 +348,8 @@ def _watched(code, memory_limit_mb, timeout_s):
 def _unmeasured(impl, boundaries, place, **watch):
     """A scale record with no measurement yet (a child's own record replaces the Nones)."""
     return dict({"impl": impl, "workload": "bare", "boundaries": boundaries, "step_us": None, "build_ms": None,
-                 "first_run_ms": None, "ops": None, "key_us": None, "runs": 0, "peak_rss_mb": None, "threads": None, "place": place},
+                 "first_run_ms": None, "ops": None, "key_us": None, "runs": 0,
+                 "peak_rss_mb": None, "threads": None, "place": place},
                 **watch)
 
 

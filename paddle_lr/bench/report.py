@@ -102,7 +102,8 @@ def format_table(records, expected_runs) -> str:
         profiled = any(r.get("profile") for r in rows)
         lines.append(
             f"  {'impl':{width}s} {'bounds':>6s} {'step_us':>10s} {'over_floor':>10s} "
-            f"{'build_ms':>9s} {'first_ms':>9s} {'ops':>5s} {'key_us':>7s} {'runs':>5s}" + (f" {'spread':>7s}" if spread else "")
+            f"{'build_ms':>9s} {'first_ms':>9s} {'ops':>5s} {'key_us':>7s} {'runs':>5s}"
+            + (f" {'spread':>7s}" if spread else "")
             + (f" {'ops/run':>8s} {'kern/run':>8s} {'copies/run':>10s}" if profiled else "")
         )
         for r in rows:
@@ -112,7 +113,8 @@ def format_table(records, expected_runs) -> str:
             capped = f"  ({'; '.join(notes)})" if notes else ""
             lines.append(
                 f"  {r['impl']:{width}s} {r['boundaries']:6d} {r['step_us']:10.1f} {over} "
-                f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} {_cell(r.get('key_us'), '7.1f'):>7s} {r['runs']:5d}"
+                f"{r['build_ms']:9.1f} {r['first_run_ms']:9.1f} {r['ops']:5d} "
+                f"{_cell(r.get('key_us'), '7.1f'):>7s} {r['runs']:5d}"
                 + (f" {_spread(r):7s}" if spread else "") + (_profile_cells(r) if profiled else "") + capped
             )
     lines.append("targets")

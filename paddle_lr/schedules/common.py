@@ -232,7 +232,7 @@ def graph_or_twin(name, args, lower, begin=0, twin=None):
 # -- the arithmetic schedules as one lookup, where their values settle --------
 
 def tabulate(name: str, args: dict) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """The rows of an arithmetic schedule whose value stops changing, as :func:`paddle_lr.graph.tables.lookup` takes them.
+    """The rows of an arithmetic schedule whose value stops changing, for :func:`paddle_lr.graph.tables.lookup`.
 
     The schedule's reference is evaluated at the counters from 0 to the one
     its ``settles`` names, with the running Paddle's kernels
@@ -320,7 +320,8 @@ def decay_settles(values_at, decay_steps: float, log_factor: float) -> Optional[
 
 # -- what exponential_decay, natural_exp_decay and inverse_time_decay share --
 
-def decay_function(module_name: str, name: str, check: Callable[..., dict], lower: Callable, summary: str) -> Callable[..., Any]:
+def decay_function(module_name: str, name: str, check: Callable[..., dict], lower: Callable,
+                   doc: str) -> Callable[..., Any]:
     """The public function of one of the three decays: the same signature, its own check, ops and docstring.
 
     Args:
@@ -328,7 +329,7 @@ def decay_function(module_name: str, name: str, check: Callable[..., dict], lowe
         name (str): the schedule's fluid name (the function's name).
         check: the module's argument check, returning the checked arguments.
         lower: the module's ``ops``.
-        summary (str): the docstring's text before its ``Returns:``.
+        doc (str): the docstring's text before its ``Returns:``.
 
     Returns:
         The function ``name(learning_rate, decay_steps, decay_rate, staircase=False)``.
@@ -338,7 +339,7 @@ def decay_function(module_name: str, name: str, check: Callable[..., dict], lowe
 
     decay.__name__ = decay.__qualname__ = name
     decay.__module__ = module_name
-    decay.__doc__ = summary.rstrip() + "\n\n    Returns:\n        The lr, as every family function (see :mod:`paddle_lr.schedules`).\n    "
+    decay.__doc__ = doc.rstrip() + "\n\n    Returns:\n        The lr, as every family function (see :mod:`paddle_lr.schedules`).\n    "
     return decay
 
 

@@ -11,7 +11,8 @@ import math
 import numpy as np
 import paddle
 
-from .common import DECAY_KINDS, decay_settles, F32, check_decay, constant, decay_function, decay_quotient, decay_quotient_ref, times_lr, times_lr_ref
+from .common import (DECAY_KINDS, F32, check_decay, constant, decay_function, decay_quotient, decay_quotient_ref,
+                     decay_settles, times_lr, times_lr_ref)
 from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 

@@ -9,7 +9,8 @@ import functools
 import numpy as np
 import paddle
 
-from .common import DECAY_KINDS, decay_settles, check_decay, decay_function, decay_quotient, decay_quotient_ref, scale, scale_ref, times_lr, times_lr_ref
+from .common import (DECAY_KINDS, check_decay, decay_function, decay_quotient, decay_quotient_ref, decay_settles, scale,
+                     scale_ref, times_lr, times_lr_ref)
 from .kernels import C_KERNELS, Kernels
 from .registry import register_module
 
