@@ -19,6 +19,8 @@ from conftest import StaticRunner
 from familykit import EXAMPLES, KERNEL_ULP, check_nodes, examples, mismatch, run_graph, running_kernels, twin_of
 from paddle_lr.graph import ir
 from paddle_lr.schedules import registry
+from paddle_lr.schedules.common import graph_or_twin
+from paddle_lr.schedules.lowerings import Lowering
 from paddle_lr.schedules.registry import (
     REGISTRY, build, check_spec, counter_begin, markdown_table, reference_values, spec_of, with_table,
 )
@@ -72,7 +74,7 @@ def test_kernels_declared_are_the_ops_built(runner, name):
     function builds holds their values, computed with those kernels (tests/test_tabulated.py)."""
     schedule, args = REGISTRY[name], EXAMPLES[name]["args"]
     if schedule.settles is not None:
-        r = runner(lambda: schedule.ops(paddle_lr.graph.counter.decay_step_counter(), **schedule.check(**args)))
+        r = runner(lambda: graph_or_twin(name, schedule.check(**args), Lowering(schedule.ops), begin=schedule.begin))
     else:
         r = runner(lambda: build(EXAMPLES[name]))
     ops = {re.sub(r"^pd_op\.|_$", "", op) for op in ir.op_names(r.main, nested=True)}

@@ -176,12 +176,12 @@ def _lr(paddle, impl, boundaries) -> Tuple[Any, Optional[Any]]:
     if boundless(impl):
         name = _arithmetic(impl)
         if impl.endswith("_ops"):  # fluid's ops, where the public function builds a lookup
-            from ..graph import ir
+            from ..schedules.common import graph_or_twin
+            from ..schedules.lowerings import Lowering
 
             record = REGISTRY[name]
-            step = paddle_lr.decay_step_counter(record.begin)
-            with ir.schedule_guard():
-                return record.ops(step, **record.check(**ARITHMETIC[name])), None
+            args = record.check(**ARITHMETIC[name])
+            return graph_or_twin(name, args, Lowering(record.ops), begin=record.begin), None
         fn = getattr(paddle.optimizer.lr, name) if impl.endswith("_fluid") else REGISTRY[name].build
         return fn(**ARITHMETIC[name]), None
     bounds, values = schedule(boundaries)

@@ -315,7 +315,8 @@ def decay_settles(values_at, decay_steps: float, log_factor: float) -> Optional[
     if values is None or np.isfinite(values[-1]) and values[-1] != 0:
         return None
     bits = values.view(np.uint32)
-    return int(np.flatnonzero(bits != bits[-1])[-1] + 1) if np.any(bits != bits[-1]) else 0
+    before_last_run = np.flatnonzero(bits != bits[-1])
+    return int(before_last_run[-1] + 1) if before_last_run.size else 0
 
 
 # -- what exponential_decay, natural_exp_decay and inverse_time_decay share --

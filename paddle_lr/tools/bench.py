@@ -173,6 +173,7 @@ def _measure_apart(args, repeats, runs, budget, boundaries, quick):
         group = f"{impl}@{count}/{workload}"
         print(f"apart: {group}", file=sys.stderr)
         child = subprocess.run([sys.executable, "-m", "paddle_lr.tools.bench", *common, "--impls", "floor", impl,
+                                # (a boundless impl is measured at 0 whatever the count; --boundaries takes >= 1)
                                 "--workloads", workload, "--boundaries", str(max(count, 1))],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if child.returncode != 0:
