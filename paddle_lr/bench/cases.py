@@ -27,12 +27,17 @@
 ``<schedule>_ops``
     for those that settle (built as one lookup by default), their ops as fluid
     built them (the schedule's ``ops`` on the float32 counter).
+``<schedule>_horizon``
+    the same schedule built from its spec with a known training length
+    (``registry.build(spec, horizon=HORIZON)``): one ``index_select`` of the
+    counter into its values up to :data:`HORIZON`.
 """
 from typing import Any, Optional, Tuple
 
 from ..schedules.registry import FLUID, REGISTRY
+from ..schedules.registry import build as build_spec
 
-__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "ARITHMETIC_IMPLS", "available", "boundless", "schedule", "build",
+__all__ = ["IMPLS", "WORKLOADS", "FAMILY", "ARITHMETIC", "ARITHMETIC_IMPLS", "HORIZON", "available", "boundless", "schedule", "build",
            "kind", "fluid_spec", "train_feed"]
 
 FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "branchless", "auto")) + ("wpw_spec",)
@@ -41,9 +46,13 @@ FAMILY = tuple(f"{p}_{l}" for p in ("pw", "wpw") for l in ("fluid", "switch", "b
 # classification and transformer settings their users run (the counts are steps).
 ARITHMETIC = {name: dict(s.typical) for name, s in REGISTRY.items() if s.origin == FLUID and not s.impls}
 ARITHMETIC_IMPLS = tuple(f"{name}{suffix}" for name in ARITHMETIC for suffix in ("", "_fluid")) + tuple(
-    f"{name}_ops" for name in ARITHMETIC if REGISTRY[name].settles is not None)
+    f"{name}_ops" for name in ARITHMETIC if REGISTRY[name].settles is not None) + tuple(
+    f"{name}_horizon" for name in ARITHMETIC)
 IMPLS = ("floor", "switch", "branchless", "auto", "lrscheduler") + FAMILY + ARITHMETIC_IMPLS
 WORKLOADS = ("bare", "train")
+
+HORIZON = 180000
+"""The ``<schedule>_horizon`` tables' last counter: the R-CNN cfg's default ``max_iter``."""
 
 # The schedule every configuration runs: warmup, then boundaries every 100 steps.
 LR = 0.01
@@ -64,9 +73,9 @@ def available(impl: str) -> bool:
 
 
 def _arithmetic(impl: str) -> str:
-    """The schedule of an arithmetic ``impl`` (``<schedule>``, ``<schedule>_fluid``, ``<schedule>_ops``);
-    any other ``impl`` itself."""
-    for suffix in ("_fluid", "_ops"):
+    """The schedule of an arithmetic ``impl`` (``<schedule>``, ``<schedule>_fluid``, ``<schedule>_ops``,
+    ``<schedule>_horizon``); any other ``impl`` itself."""
+    for suffix in ("_fluid", "_ops", "_horizon"):
         if impl.endswith(suffix) and impl[: -len(suffix)] in ARITHMETIC:
             return impl[: -len(suffix)]
     return impl
@@ -182,6 +191,8 @@ def _lr(paddle, impl, boundaries) -> Tuple[Any, Optional[Any]]:
             record = REGISTRY[name]
             args = record.check(**ARITHMETIC[name])
             return graph_or_twin(name, args, Lowering(record.ops), begin=record.begin), None
+        if impl.endswith("_horizon"):
+            return build_spec({"fn": name, "args": ARITHMETIC[name]}, horizon=HORIZON), None
         fn = getattr(paddle.optimizer.lr, name) if impl.endswith("_fluid") else REGISTRY[name].build
         return fn(**ARITHMETIC[name]), None
     bounds, values = schedule(boundaries)

@@ -29,7 +29,7 @@ from .. import rules
 from . import ir
 from .counter import LR_DECAY_COUNTER
 
-__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "row", "select", "append",
+__all__ = ["PREFIX", "create", "is_table", "contents", "names", "rewrite", "step_thresholds", "lookup", "dense", "row", "select", "append",
            "prepend", "release", "constant", "scale", "LAST_EXACT_STEP", "MAX_TABULATED_WARMUP"]
 
 PREFIX = "paddle_lr_table_"
@@ -249,6 +249,29 @@ def lookup(counter, thresholds, values):
             f"thresholds and {len(values)} values"
         )
     return select(create(values), row(counter, thresholds))
+
+
+def dense(counter, values):
+    """``values[counter]``: one ``index_select`` on the raw int64 counter, no search.
+
+    One row per counter from 0 to ``len(values) - 1`` (a finite horizon, as
+    :func:`paddle_lr.schedules.registry.build` builds with ``horizon=``). Past
+    the last row the run stops with Paddle's own error (``index_select``:
+    "expected ... < len(values), but got <counter>") instead of giving a value
+    the schedule does not hold; no counter of a run is negative (2.x refuses
+    one too, 3.x reads it from the end).
+
+    Args:
+        counter: the int64 [1] step counter (read after its increment).
+        values: float32, the value at each counter from 0.
+
+    Returns:
+        The float32 [1] value.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 1 or not len(values):
+        raise ValueError(f"dense: values must be a non-empty vector, got shape {list(values.shape)}")
+    return select(create(values), counter)
 
 
 def row(counter, thresholds):

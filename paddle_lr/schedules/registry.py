@@ -37,7 +37,9 @@ import paddle
 
 from .. import rules
 from ..graph import ir, tables
-from .kernels import C_KERNELS, Kernels
+from ..graph.counter import LR_DECAY_COUNTER, autoincreased_step_counter
+from .kernels import C_KERNELS, GRAPH_KERNELS, Kernels
+from .lowerings import MAX_TABULATED_COUNTERS
 
 __all__ = [
     "Schedule",
@@ -339,15 +341,36 @@ def counter_begin(spec) -> int:
     return schedule.begin
 
 
-def build(spec) -> Any:
+def build(spec, *, horizon: Optional[int] = None) -> Any:
     """Build a (nested) spec: inner schedules first, their result passed as ``learning_rate``.
+
+    With ``horizon``, the last counter the run will see (a training length
+    known in advance: the cfg's ``max_iter``), the static graph is instead one
+    ``index_select`` of the raw decay counter into a table of the spec's value
+    at every counter from 0 to ``horizon`` (:func:`paddle_lr.graph.tables.dense`),
+    computed at build time with the running Paddle's kernels
+    (:data:`~paddle_lr.schedules.kernels.GRAPH_KERNELS`): the values of the ops,
+    bit for bit, at the cost of no op more than the counter's cast. A run
+    past ``horizon`` stops with Paddle's ``index_select`` error; it never gives
+    another value. In dynamic mode ``horizon`` is checked and the twin computes
+    every step as without it.
 
     Args:
         spec: ``{"fn": NAME, "args": {...}}``.
+        horizon (int, optional): the last counter value to hold, from the spec's
+            counter begin to :data:`~paddle_lr.schedules.lowerings.MAX_TABULATED_COUNTERS`.
 
     Returns:
         In static mode the float32 [1] lr tensor; in dynamic mode the dygraph twin.
     """
+    if horizon is not None:
+        checked = check_spec(spec)  # every argument, before the horizon and before any op
+        last = rules.integer("horizon", horizon, low=counter_begin(checked), high=MAX_TABULATED_COUNTERS)
+        if not paddle.in_dynamic_mode():
+            values = _reference(checked, np.arange(last + 1, dtype=np.int64), GRAPH_KERNELS)
+            counter = autoincreased_step_counter(LR_DECAY_COUNTER, begin=counter_begin(checked), step=1)
+            with ir.schedule_guard():
+                return tables.dense(counter, values)
     schedule, args = _parse(spec)
     inner = args.get("learning_rate")
     if not isinstance(inner, Mapping):
