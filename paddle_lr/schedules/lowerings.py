@@ -19,6 +19,10 @@ such a lookup too, every row computed with the running Paddle's kernels, when
 they settle within :data:`MAX_TABULATED_COUNTERS` steps; the others, and a
 ``learning_rate`` that is another schedule's tensor, run their ops as fluid did
 (:func:`paddle_lr.schedules.common.tabulate`).
+
+With a training length known in advance, :func:`paddle_lr.schedules.registry.build`
+``(spec, horizon=N)`` builds any spec as one ``index_select`` of the counter into
+its values at the counters 0 to ``N`` (a run past ``N`` stops).
 """
 
 import dataclasses
