@@ -365,10 +365,11 @@ def build(spec, *, horizon: Optional[int] = None) -> Any:
     """
     if horizon is not None:
         checked = check_spec(spec)  # every argument, before the horizon and before any op
-        last = rules.integer("horizon", horizon, low=counter_begin(checked), high=MAX_TABULATED_COUNTERS)
+        begin = counter_begin(checked)
+        last = rules.integer("horizon", horizon, low=begin, high=MAX_TABULATED_COUNTERS)
         if not paddle.in_dynamic_mode():
             values = _reference(checked, np.arange(last + 1, dtype=np.int64), GRAPH_KERNELS)
-            counter = autoincreased_step_counter(LR_DECAY_COUNTER, begin=counter_begin(checked), step=1)
+            counter = autoincreased_step_counter(LR_DECAY_COUNTER, begin=begin, step=1)
             with ir.schedule_guard():
                 return tables.dense(counter, values)
     schedule, args = _parse(spec)
